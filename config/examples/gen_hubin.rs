@@ -1055,7 +1055,7 @@ fn signs() -> Vec<Sign> {
             zh: "延安路平海路口",
             en: "Yan'an Rd / Pinghai Rd",
             at: p(990.0, 600.0),
-            heading: 180.0,
+            heading: 0.0,
             lines: vec![
                 ("pinghai", None),
                 ("longxiang", None),
@@ -1088,7 +1088,7 @@ fn signs() -> Vec<Sign> {
             en: "Dongpo Rd, in77 car park entrance",
             at: p(410.0, 580.0),
             heading: 0.0,
-            lines: vec![("in77", None), ("dongpo", None)],
+            lines: vec![("in77", None), ("pinghai", None), ("longxiang", None)],
         },
         Sign {
             id: "sg-06",
@@ -1106,9 +1106,9 @@ fn arrow(from: P, to: P, heading: f64) -> &'static str {
     let bearing = (to.x - from.x).atan2(to.y - from.y).to_degrees();
     let rel = (bearing - heading + 540.0).rem_euclid(360.0) - 180.0;
     match rel {
-        r if r.abs() <= 25.0 => "ahead",
-        r if r > 25.0 && r <= 70.0 => "ahead-right",
-        r if r < -25.0 && r >= -70.0 => "ahead-left",
+        r if r.abs() <= 15.0 => "ahead",
+        r if r > 15.0 && r <= 70.0 => "ahead-right",
+        r if r < -15.0 && r >= -70.0 => "ahead-left",
         r if r > 70.0 && r <= 150.0 => "right",
         r if r < -70.0 && r >= -150.0 => "left",
         _ => "back",

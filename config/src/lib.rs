@@ -11,9 +11,11 @@
 //!   signs, calendar and thresholds, every reference resolved to an index.
 //! - [`geometry`] and [`geojson`]: ring and polygon checks, geodesic areas, GIS export reading.
 //! - [`frame`]: the one projection of the system, lon/lat to local metres.
+//! - [`clock`]: wall or simulated time, shared by the simulator and the gateway.
 //! - [`scale`]: replicating a district N times for load tests.
 //! - [`contract`]: MQTT topics and payloads (readings, live snapshots, signs, alerts, truth).
 
+pub mod clock;
 pub mod contract;
 pub mod error;
 pub mod frame;
