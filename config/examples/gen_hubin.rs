@@ -33,7 +33,9 @@
 //!   neighbours share their edges exactly and never overlap. The district is split into four
 //!   columns (lake shore, in77 blocks, Dongpo Road, Yan'an Road blocks), each cut into rows;
 //!   where a row cut of one column meets the column line, the node is pushed a few metres into
-//!   the column that has a corner there, which keeps both sides convex. Holes run clockwise.
+//!   the column that has a corner there, which keeps both sides convex. Every ring in the TOML,
+//!   the fountain basin hole included, runs counter-clockwise; the GeoJSON follows RFC 7946
+//!   (outer rings counter-clockwise, holes such as the atrium clockwise), as GIS tools write it.
 //! - Buildings and lots are convex (the atrium building has a hole, the MultiPolygon has two
 //!   convex parts) and lie inside one zone with a margin of at least 5 m. Buildings do not overlap
 //!   each other; the surface and multi-storey lots overlap no building (underground lots may lie
@@ -43,8 +45,9 @@
 //! - Footfall: line counters sit on a boundary, either between two zones (`leaves` = the other
 //!   zone) or on the district's outer edge (`leaves = "outside"`), and `zone` = the zone they
 //!   enter. Every adjacent pair of zones has at least one line counter between them, every
-//!   line-counted zone has at least two from outside, and the two area-counted zones are counted
-//!   in whole by two area counters each (the gateway takes the area counters' value for them).
+//!   line-counted zone has at least two from outside. The two area-counted zones get their count
+//!   from area counters alone: two each, each covering its own part (the plaza's west and east
+//!   halves; the B and C blocks), together the whole zone. The gateway sums them.
 //!   Footfall intervals divide 60 s.
 //! - Every other device lies inside a zone; indoor devices (fire detectors, energy meters, indoor
 //!   air monitors) lie inside their building's footprint, at a floor the building has; outdoor
@@ -236,11 +239,11 @@ fn rect(cx: f64, cy: f64, w: f64, d: f64, rot: f64, chamfer: f64) -> Vec<P> {
         .collect()
 }
 
-/// A regular polygon, clockwise (for holes).
+/// A regular polygon, counter-clockwise.
 fn basin(cx: f64, cy: f64, radius: f64, sides: usize) -> Vec<P> {
     (0..sides)
         .map(|i| {
-            let a = -(i as f64) * std::f64::consts::TAU / sides as f64 + 0.2;
+            let a = i as f64 * std::f64::consts::TAU / sides as f64 + 0.2;
             p(cx + radius * a.cos(), cy + radius * a.sin())
         })
         .collect()
@@ -307,7 +310,7 @@ struct Zone {
     holes: Vec<Vec<P>>,
     /// Outline only in the GeoJSON.
     in_geojson: bool,
-    /// Counted in whole by area counters (else by line counters).
+    /// Counted by area counters only, which together cover it (else by line counters).
     area_counted: bool,
     density: Option<(f64, f64, f64)>,
 }
@@ -533,7 +536,7 @@ const BUILDINGS: &[BSpec] = &[
     ("longxiang-bridge", Some("庆春路商铺"), "Qingchun Road Shops", 3, 850.0, 1120.0, 60.0, 22.0, 0.0, Shape::Rect(0.0), OSM),
 ];
 
-/// A convex part of a footprint, with its holes (clockwise).
+/// A convex part of a footprint, with its holes (clockwise, as in RFC 7946).
 struct Part {
     outer: Vec<P>,
     holes: Vec<Vec<P>>,
@@ -676,10 +679,25 @@ fn bay_grid(r: &[P], n: usize, margin: f64) -> Vec<P> {
         .collect()
 }
 
+/// (id, zh name, en name, kind, zone, outline (x0, y0, x1, y1), levels, bays per level,
+/// bay sensors fitted, stale_after, source)
+type LotSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    (f64, f64, f64, f64),
+    &'static [&'static str],
+    usize,
+    bool,
+    Option<&'static str>,
+    &'static str,
+);
+
 fn lots(zs: &[Zone]) -> Vec<Lot> {
-    // (id, zh, en, kind, zone, outline (x0, y0, x1, y1), levels, bays per level, bay sensors, stale_after, source)
     #[rustfmt::skip]
-    let specs: [(&str, &str, &str, &str, &str, (f64, f64, f64, f64), &[&str], usize, bool, Option<&str>, &str); 4] = [
+    let specs: [LotSpec; 4] = [
         ("in77", "湖滨银泰in77地下停车场", "in77 Underground Car Park", "underground", "in77-bc",
             (190.0, 530.0, 320.0, 630.0), &["B1", "B2"], 300, true, None, SURVEY),
         ("dongpo", "东坡路停车场", "Dongpo Road Car Park", "surface", "dongpo-road",
@@ -875,20 +893,21 @@ fn footfall(zs: &[Zone]) -> Vec<Device> {
     for (i, d) in out.iter_mut().enumerate() {
         d.id = format!("fc-{:02}", i + 1);
     }
-    // Area counters: each covers its whole zone; the gateway takes their value for the zone.
+    // Area counters: each covers its own part of the zone, together all of it; the gateway sums
+    // them for the zone.
     let areas: &[(&str, P, &str)] = &[
-        ("fountain-plaza", p(20.0, 640.0), "plaza camera array, west"),
-        ("fountain-plaza", p(75.0, 585.0), "plaza camera array, east"),
         (
-            "in77-bc",
-            p(130.0, 600.0),
-            "in77 B/C people-counting system, primary",
+            "fountain-plaza",
+            p(20.0, 640.0),
+            "the plaza west of the basin's axis",
         ),
         (
-            "in77-bc",
-            p(380.0, 600.0),
-            "in77 B/C people-counting system, standby",
+            "fountain-plaza",
+            p(75.0, 585.0),
+            "the plaza east of the basin's axis",
         ),
+        ("in77-bc", p(130.0, 600.0), "the in77 B block (west part)"),
+        ("in77-bc", p(380.0, 600.0), "the in77 C block (east part)"),
     ];
     for (i, &(zone, at, what)) in areas.iter().enumerate() {
         out.push(Device {
@@ -898,7 +917,7 @@ fn footfall(zs: &[Zone]) -> Vec<Device> {
             location: Some(at),
             zone: Some(zone.into()),
             interval: "60s",
-            note: Some(format!("{what}; counts all of {zone}")),
+            note: Some(format!("{zone}: counts {what}")),
             ..Device::default()
         });
     }
@@ -1105,12 +1124,11 @@ fn signs() -> Vec<Sign> {
 fn arrow(from: P, to: P, heading: f64) -> &'static str {
     let bearing = (to.x - from.x).atan2(to.y - from.y).to_degrees();
     let rel = (bearing - heading + 540.0).rem_euclid(360.0) - 180.0;
-    match rel {
-        r if r.abs() <= 15.0 => "ahead",
-        r if r > 15.0 && r <= 70.0 => "ahead-right",
-        r if r < -15.0 && r >= -70.0 => "ahead-left",
-        r if r > 70.0 && r <= 150.0 => "right",
-        r if r < -70.0 && r >= -150.0 => "left",
+    let side = |left, right| if rel < 0.0 { left } else { right };
+    match rel.abs() {
+        a if a <= 15.0 => "ahead",
+        a if a <= 70.0 => side("ahead-left", "ahead-right"),
+        a if a <= 150.0 => side("left", "right"),
         _ => "back",
     }
 }
@@ -1148,7 +1166,11 @@ fn check(zs: &[Zone], bs: &[Building], ls: &[Lot], ds: &[Device], ss: &[Sign]) {
             z.id
         );
         for h in &z.holes {
-            assert!(signed_area(h) < 0.0, "hole of {} is not clockwise", z.id);
+            assert!(
+                signed_area(h) > 0.0,
+                "hole of {} is not counter-clockwise",
+                z.id
+            );
             assert!(
                 h.iter().all(|&q| inside(q, &z.ring, &[], 5.0)),
                 "hole of {} too near its edge",
@@ -1172,6 +1194,11 @@ fn check(zs: &[Zone], bs: &[Building], ls: &[Lot], ds: &[Device], ss: &[Sign]) {
             assert!(
                 is_convex_ccw(&pt.outer),
                 "building {} part not convex",
+                b.id
+            );
+            assert!(
+                pt.holes.iter().all(|h| signed_area(h) < 0.0),
+                "building {} hole not clockwise",
                 b.id
             );
             for &q in &pt.outer {
@@ -1401,23 +1428,24 @@ fn names(zh: &str, en: &str) -> String {
 
 fn write_toml(zs: &[Zone], bs: &[Building], ls: &[Lot], ds: &[Device], ss: &[Sign]) -> String {
     let mut s = String::new();
-    let w = &mut s;
+    // Writing into a String cannot fail.
+    macro_rules! emit {
+        () => {
+            s.push('\n')
+        };
+        ($($arg:tt)*) => {{
+            let _ = writeln!(s, $($arg)*);
+        }};
+    }
     let bays: usize = ls.iter().map(|l| l.bays.len()).sum();
-    let _ = writeln!(
-        w,
-        "# 湖滨商圈 Hubin business district, Hangzhou: the example district."
-    );
-    let _ = writeln!(w, "#");
-    let _ = writeln!(w, "# GENERATED by `cargo run -p district --example gen_hubin` (config/examples/gen_hubin.rs).");
-    let _ = writeln!(
-        w,
-        "# Do not edit by hand: change the generator and run it again."
-    );
-    let _ = writeln!(w, "#");
-    let _ = writeln!(w, "# Coordinates are WGS 84 [lon, lat], plausible but not surveyed. Building footprints, car park");
-    let _ = writeln!(w, "# outlines and the outline of zone `hubin-park` are in hubin.geojson; everything else is here.");
-    let _ = writeln!(
-        w,
+    emit!("# 湖滨商圈 Hubin business district, Hangzhou: the example district.");
+    emit!("#");
+    emit!("# GENERATED by `cargo run -p district --example gen_hubin` (config/examples/gen_hubin.rs).");
+    emit!("# Do not edit by hand: change the generator and run it again.");
+    emit!("#");
+    emit!("# Coordinates are WGS 84 [lon, lat], plausible but not surveyed. Building footprints, car park");
+    emit!("# outlines and the outline of zone `hubin-park` are in hubin.geojson; everything else is here.");
+    emit!(
         "# {} zones, {} buildings, {} car parks with {} bays, {} devices (plus {} bay sensors), {} signs.",
         zs.len(),
         bs.len(),
@@ -1427,140 +1455,125 @@ fn write_toml(zs: &[Zone], bs: &[Building], ls: &[Lot], ds: &[Device], ss: &[Sig
         ls.iter().flat_map(|l| &l.bays).filter(|b| b.sensor.is_some()).count(),
         ss.len()
     );
-    let _ = writeln!(w);
-    let _ = writeln!(w, "[district]");
-    let _ = writeln!(w, "id = \"hubin\"");
-    let _ = writeln!(w, "name = {}", names("湖滨商圈", "Hubin Business District"));
-    let _ = writeln!(w, "timezone = \"Asia/Shanghai\"");
-    let _ = writeln!(w, "geojson = \"hubin.geojson\"");
-    let _ = writeln!(
-        w,
-        "opening_hours = {{ open = \"10:00\", close = \"22:00\" }}"
-    );
-    let _ = writeln!(w, "rebaseline_at = \"04:00\"");
-    let _ = writeln!(w, "# China's 2026 public holidays. The make-up working weekends (调休) are ordinary days here.");
-    let _ = writeln!(w, "holidays = [");
+    emit!();
+    emit!("[district]");
+    emit!("id = \"hubin\"");
+    emit!("name = {}", names("湖滨商圈", "Hubin Business District"));
+    emit!("timezone = \"Asia/Shanghai\"");
+    emit!("geojson = \"hubin.geojson\"");
+    emit!("opening_hours = {{ open = \"10:00\", close = \"22:00\" }}");
+    emit!("rebaseline_at = \"04:00\"");
+    emit!("# China's 2026 public holidays. The make-up working weekends (调休) are ordinary days here.");
+    emit!("holidays = [");
     for &(what, month, first, last, days_in_month) in HOLIDAYS {
         assert!(last <= days_in_month);
         let days: Vec<String> = (first..=last)
             .map(|d| format!("\"{month}-{d:02}\""))
             .collect();
-        let _ = writeln!(w, "  # {what}");
+        emit!("  # {what}");
         for chunk in days.chunks(5) {
-            let _ = writeln!(w, "  {},", chunk.join(", "));
+            emit!("  {},", chunk.join(", "));
         }
     }
-    let _ = writeln!(w, "]");
-    let _ = writeln!(w);
-    let _ = writeln!(w, "[thresholds]");
-    let _ = writeln!(w, "density = {{ warn = 2.0, alarm = 4.0, critical = 5.0 }}");
-    let _ = writeln!(w, "offline_after_missed = 3");
-    let _ = writeln!(w, "lot_stale_after = \"10min\"");
+    emit!("]");
+    emit!();
+    emit!("[thresholds]");
+    emit!("density = {{ warn = 2.0, alarm = 4.0, critical = 5.0 }}");
+    emit!("offline_after_missed = 3");
+    emit!("lot_stale_after = \"10min\"");
 
-    let _ = writeln!(w);
-    let _ = writeln!(w, "# ---------------------------------------------------------------------------------------------");
-    let _ = writeln!(w, "# Zones. Capacity = safe capacity of the zone's public walking space (streets, squares, open");
-    let _ = writeln!(
-        w,
-        "# mall floors) at about 2 persons/m² of that space, not of the whole block."
-    );
-    let _ = writeln!(w, "# Counted by line counters, except fountain-plaza and in77-bc, which area counters count in whole.");
-    let _ = writeln!(w, "# ---------------------------------------------------------------------------------------------");
+    emit!();
+    emit!("# ---------------------------------------------------------------------------------------------");
+    emit!("# Zones. Capacity = safe capacity of the zone's public walking space (streets, squares, open");
+    emit!("# mall floors) at about 2 persons/m² of that space, not of the whole block.");
+    emit!("# Counted by line counters, except fountain-plaza and in77-bc: area counters count those, each");
+    emit!("# covering its own part of the zone, and the gateway sums them.");
+    emit!("# ---------------------------------------------------------------------------------------------");
     for z in zs {
-        let _ = writeln!(w);
+        emit!();
         if z.in_geojson {
-            let _ = writeln!(w, "# Outline: the GeoJSON feature \"{}\".", z.id);
+            emit!("# Outline: the GeoJSON feature \"{}\".", z.id);
         }
         if z.area_counted {
-            let _ = writeln!(
-                w,
-                "# Area-counted: the gateway takes the area counters' value for this zone."
-            );
+            emit!("# Area-counted: the gateway sums this zone's two area counters (each counts its own part).");
         }
-        let _ = writeln!(w, "[[zones]]");
-        let _ = writeln!(w, "id = \"{}\"", z.id);
-        let _ = writeln!(w, "name = {}", names(z.zh, z.en));
-        let _ = writeln!(w, "capacity = {}", z.capacity);
+        emit!("[[zones]]");
+        emit!("id = \"{}\"", z.id);
+        emit!("name = {}", names(z.zh, z.en));
+        emit!("capacity = {}", z.capacity);
         if let Some((warn, alarm, critical)) = z.density {
-            let _ = writeln!(w, "# Stricter: steps down to the water and a crowd that gathers for the fountain shows.");
-            let _ = writeln!(
-                w,
-                "density = {{ warn = {warn:.1}, alarm = {alarm:.1}, critical = {critical:.1} }}"
-            );
+            emit!("# Stricter: steps down to the water and a crowd that gathers for the fountain shows.");
+            emit!("density = {{ warn = {warn:.1}, alarm = {alarm:.1}, critical = {critical:.1} }}");
         }
         if !z.in_geojson {
-            let _ = writeln!(w, "outline = {}", ring_toml(&z.ring, ""));
+            emit!("outline = {}", ring_toml(&z.ring, ""));
         }
         if !z.holes.is_empty() {
-            let _ = writeln!(w, "# The fountain basin.");
+            emit!("# The fountain basin.");
             let holes: Vec<String> = z.holes.iter().map(|h| ring_toml(h, "  ")).collect();
-            let _ = writeln!(w, "holes = [\n  {},\n]", holes.join(",\n  "));
+            emit!("holes = [\n  {},\n]", holes.join(",\n  "));
         }
     }
 
-    let _ = writeln!(w);
-    let _ = writeln!(w, "# ---------------------------------------------------------------------------------------------");
-    let _ = writeln!(w, "# Buildings. Footprints: the GeoJSON features with the same id; the zone follows from them.");
-    let _ = writeln!(w, "# ---------------------------------------------------------------------------------------------");
+    emit!();
+    emit!("# ---------------------------------------------------------------------------------------------");
+    emit!("# Buildings. Footprints: the GeoJSON features with the same id; the zone follows from them.");
+    emit!("# ---------------------------------------------------------------------------------------------");
     for b in bs {
-        let _ = writeln!(w);
-        let _ = writeln!(w, "[[buildings]]");
-        let _ = writeln!(w, "id = \"{}\"", b.id);
+        emit!();
+        emit!("[[buildings]]");
+        emit!("id = \"{}\"", b.id);
         if let Some((zh, en)) = b.name {
-            let _ = writeln!(w, "name = {}", names(zh, en));
+            emit!("name = {}", names(zh, en));
         }
-        let _ = writeln!(w, "floors = {}", b.floors);
-        let _ = writeln!(w, "height_m = {:.1}", b.height_m);
-        let _ = writeln!(w, "rated_kw = {:.1}", b.rated_kw);
+        emit!("floors = {}", b.floors);
+        emit!("height_m = {:.1}", b.height_m);
+        emit!("rated_kw = {:.1}", b.rated_kw);
     }
 
-    let _ = writeln!(w);
-    let _ = writeln!(w, "# ---------------------------------------------------------------------------------------------");
-    let _ = writeln!(w, "# Car parks. Outlines: the GeoJSON features with the same id. Bay sensors (ps-<lot>-<bay>) are");
-    let _ = writeln!(w, "# declared on their bays; the Dongpo Road surface lot has none and two entrance counters instead.");
-    let _ = writeln!(w, "# ---------------------------------------------------------------------------------------------");
+    emit!();
+    emit!("# ---------------------------------------------------------------------------------------------");
+    emit!("# Car parks. Outlines: the GeoJSON features with the same id. Bay sensors (ps-<lot>-<bay>) are");
+    emit!("# declared on their bays; the Dongpo Road surface lot has none and two entrance counters instead.");
+    emit!("# ---------------------------------------------------------------------------------------------");
     for l in ls {
-        let _ = writeln!(w);
-        let _ = writeln!(w, "[[lots]]");
-        let _ = writeln!(w, "id = \"{}\"", l.id);
-        let _ = writeln!(w, "name = {}", names(l.zh, l.en));
-        let _ = writeln!(w, "kind = \"{}\"", l.kind);
+        emit!();
+        emit!("[[lots]]");
+        emit!("id = \"{}\"", l.id);
+        emit!("name = {}", names(l.zh, l.en));
+        emit!("kind = \"{}\"", l.kind);
         if let Some(st) = l.stale_after {
-            let _ = writeln!(w, "stale_after = \"{st}\"");
+            emit!("stale_after = \"{st}\"");
         }
         let levels: Vec<String> = l
             .levels
             .iter()
             .map(|(id, c)| format!("  {{ id = \"{id}\", capacity = {c} }},"))
             .collect();
-        let _ = writeln!(w, "levels = [\n{}\n]", levels.join("\n"));
-        let _ = writeln!(w, "bays = [");
+        emit!("levels = [\n{}\n]", levels.join("\n"));
+        emit!("bays = [");
         for b in &l.bays {
             let sensor = b
                 .sensor
                 .as_ref()
                 .map(|s| format!(", sensor = \"{s}\""))
                 .unwrap_or_default();
-            let _ = writeln!(
-                w,
+            emit!(
                 "  {{ id = \"{}\", level = \"{}\", at = {}{sensor} }},",
                 b.id,
                 b.level,
                 fmt_ll(b.at)
             );
         }
-        let _ = writeln!(w, "]");
+        emit!("]");
     }
 
-    let _ = writeln!(w);
-    let _ = writeln!(w, "# ---------------------------------------------------------------------------------------------");
-    let _ = writeln!(w, "# Devices. Line counters sit on a boundary: `in` enters `enters` and leaves `leaves` (another");
-    let _ = writeln!(w, "# zone, or outside the district). Area counters count their whole zone. Indoor devices name");
-    let _ = writeln!(
-        w,
-        "# their building and floor; the zone of the others follows from their location."
-    );
-    let _ = writeln!(w, "# ---------------------------------------------------------------------------------------------");
+    emit!();
+    emit!("# ---------------------------------------------------------------------------------------------");
+    emit!("# Devices. Line counters sit on a boundary: `in` enters `enters` and leaves `leaves` (another");
+    emit!("# zone, or outside the district). Area counters count their part of their zone. Indoor devices name");
+    emit!("# their building and floor; the zone of the others follows from their location.");
+    emit!("# ---------------------------------------------------------------------------------------------");
     let mut section = "";
     for d in ds {
         let title = match (d.kind, d.counter) {
@@ -1573,69 +1586,68 @@ fn write_toml(zs: &[Zone], bs: &[Building], ls: &[Lot], ds: &[Device], ss: &[Sig
         };
         if title != section {
             section = title;
-            let _ = writeln!(w);
-            let _ = writeln!(w, "# --- {title} ---");
+            emit!();
+            emit!("# --- {title} ---");
         }
-        let _ = writeln!(w);
+        emit!();
         if let Some(n) = &d.note {
-            let _ = writeln!(w, "# {n}");
+            emit!("# {n}");
         }
-        let _ = writeln!(w, "[[devices]]");
-        let _ = writeln!(w, "id = \"{}\"", d.id);
-        let _ = writeln!(w, "kind = \"{}\"", d.kind);
+        emit!("[[devices]]");
+        emit!("id = \"{}\"", d.id);
+        emit!("kind = \"{}\"", d.kind);
         if let Some(c) = d.counter {
-            let _ = writeln!(w, "counter = \"{c}\"");
+            emit!("counter = \"{c}\"");
         }
         if let Some(z) = &d.zone {
-            let _ = writeln!(w, "zone = \"{z}\"");
+            emit!("zone = \"{z}\"");
         }
         if let Some(e) = &d.enters {
-            let _ = writeln!(w, "enters = \"{e}\"");
+            emit!("enters = \"{e}\"");
         }
         if let Some(l) = &d.leaves {
-            let _ = writeln!(w, "leaves = \"{l}\"");
+            emit!("leaves = \"{l}\"");
         }
         if let Some(l) = d.lot {
-            let _ = writeln!(w, "lot = \"{l}\"");
+            emit!("lot = \"{l}\"");
         }
         if let Some(b) = d.building {
-            let _ = writeln!(w, "building = \"{}\"", bs[b].id);
+            emit!("building = \"{}\"", bs[b].id);
         }
         if let Some(f) = d.floor {
-            let _ = writeln!(w, "floor = {f}");
+            emit!("floor = {f}");
         }
         if d.indoor {
-            let _ = writeln!(w, "indoor = true");
+            emit!("indoor = true");
         }
         if let Some(q) = d.location {
-            let _ = writeln!(w, "location = {}", fmt_ll(q));
+            emit!("location = {}", fmt_ll(q));
         }
-        let _ = writeln!(w, "interval = \"{}\"", d.interval);
+        emit!("interval = \"{}\"", d.interval);
     }
 
-    let _ = writeln!(w);
-    let _ = writeln!(w, "# ---------------------------------------------------------------------------------------------");
-    let _ = writeln!(
-        w,
+    emit!();
+    emit!("# ---------------------------------------------------------------------------------------------");
+    emit!(
         "# Parking guidance signs (停车诱导屏). Arrows as seen by the traffic that reads the sign."
     );
-    let _ = writeln!(w, "# ---------------------------------------------------------------------------------------------");
+    emit!("# ---------------------------------------------------------------------------------------------");
     for sg in ss {
-        let _ = writeln!(w);
-        let _ = writeln!(w, "[[signs]]");
-        let _ = writeln!(w, "id = \"{}\"", sg.id);
-        let _ = writeln!(w, "name = {}", names(sg.zh, sg.en));
-        let _ = writeln!(w, "location = {}", fmt_ll(sg.at));
-        let _ = writeln!(w, "lines = [");
+        emit!();
+        emit!("[[signs]]");
+        emit!("id = \"{}\"", sg.id);
+        emit!("name = {}", names(sg.zh, sg.en));
+        emit!("location = {}", fmt_ll(sg.at));
+        emit!("lines = [");
         for &(lot, label) in &sg.lines {
             let l = ls.iter().find(|l| l.id == lot).expect("sign lot");
             let dir = arrow(sg.at, centroid(&l.ring), sg.heading);
             let label = label
                 .map(|(zh, en)| format!(", label = {}", names(zh, en)))
                 .unwrap_or_default();
-            let _ = writeln!(w, "  {{ lot = \"{lot}\", arrow = \"{dir}\"{label} }},");
+            emit!("  {{ lot = \"{lot}\", arrow = \"{dir}\"{label} }},");
         }
-        let _ = writeln!(w, "]");
+        emit!("]");
     }
     s
 }

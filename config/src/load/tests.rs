@@ -2,81 +2,9 @@
 
 use crate::{load_str, ConfigError, DeviceKind, LotCounting, Place, Role, Side, ZoneCounting};
 
-/// Two adjacent 200 m × 200 m-ish zones side by side, a building, a lot with three bays.
-pub(crate) const MINI: &str = r#"
-[district]
-id = "mini"
-name = { zh = "小商圈", en = "Mini" }
-timezone = "Asia/Shanghai"
-holidays = ["2026-10-01"]
-
-[thresholds]
-density = { warn = 2.0, alarm = 4.0, critical = 5.0 }
-
-[[zones]]
-id = "west"
-name = { zh = "西区", en = "West" }
-capacity = 2000
-outline = [[120.160, 30.250], [120.162, 30.250], [120.162, 30.252], [120.160, 30.252], [120.160, 30.250]]
-
-[[zones]]
-id = "east"
-name = { zh = "东区", en = "East" }
-capacity = 2000
-outline = [[120.162, 30.250], [120.164, 30.250], [120.164, 30.252], [120.162, 30.252], [120.162, 30.250]]
-
-[[buildings]]
-id = "b1"
-floors = 3
-height_m = 13.5
-rated_kw = 500
-outline = [[120.1605, 30.2505], [120.1610, 30.2505], [120.1610, 30.2510], [120.1605, 30.2510], [120.1605, 30.2505]]
-
-[[lots]]
-id = "p1"
-name = { zh = "东停车场", en = "East car park" }
-outline = [[120.1625, 30.2505], [120.1635, 30.2505], [120.1635, 30.2510], [120.1625, 30.2510], [120.1625, 30.2505]]
-levels = [{ id = "G" }]
-bays = [
-  { id = "G-1", level = "G", at = [120.1627, 30.2507], sensor = "ps-1" },
-  { id = "G-2", level = "G", at = [120.1629, 30.2507], sensor = "ps-2" },
-  { id = "G-3", level = "G", at = [120.1631, 30.2507], sensor = "ps-3" },
-]
-
-[[devices]]
-id = "fc-1"
-kind = "footfall"
-counter = "line"
-location = [120.160, 30.251]
-enters = "west"
-
-[[devices]]
-id = "fc-2"
-kind = "footfall"
-counter = "line"
-location = [120.162, 30.251]
-enters = "east"
-leaves = "west"
-interval = "30s"
-
-[[devices]]
-id = "sd-1"
-kind = "fire"
-building = "b1"
-floor = 2
-location = [120.1607, 30.2507]
-
-[[devices]]
-id = "aq-1"
-kind = "air"
-location = [120.1630, 30.2515]
-
-[[signs]]
-id = "s1"
-name = { zh = "路口", en = "Junction" }
-location = [120.162, 30.2495]
-lines = [{ lot = "p1", arrow = "left" }]
-"#;
+/// Two adjacent zones of about 190 m × 220 m side by side, a building, a lot with three bays
+/// (shared with the gateway's tests).
+pub(crate) const MINI: &str = include_str!("../../../tests/fixtures/mini.toml");
 
 #[test]
 fn a_valid_district_loads_with_its_derived_facts() {
