@@ -4,3 +4,6 @@
 //! - [`state`]: the live district state, pure: zones, lots, air (AQI), energy, fire, devices,
 //!   minute rollups.
 pub mod state;
+pub mod config;
+pub mod broker;
+pub mod metrics;

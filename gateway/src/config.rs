@@ -1,0 +1,284 @@
+//! The gateway's own configuration file (TOML): which districts, which broker, limits, store,
+//! API. Every field has a default; `gateway/gateway.example.toml` shows them all.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Why the gateway configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayConfigError {
+    /// Unreadable file.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Bad TOML or a bad value; `line` is 1-based.
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        /// File.
+        path: PathBuf,
+        /// Line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The whole gateway configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Instance id (appears in the status topic and the store); default `gateway-1`.
+    pub instance: String,
+    /// District files to serve (relative to this file). Default: none (give `--district`).
+    pub districts: Vec<PathBuf>,
+    /// The MQTT broker.
+    pub broker: BrokerConfig,
+    /// Ingest limits.
+    pub ingest: IngestConfig,
+    /// Live topic publishing.
+    pub publish: PublishConfig,
+    /// Embedded store.
+    pub store: StoreConfig,
+    /// HTTP API.
+    pub http: HttpConfig,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            instance: "gateway-1".into(),
+            districts: Vec::new(),
+            broker: BrokerConfig::default(),
+            ingest: IngestConfig::default(),
+            publish: PublishConfig::default(),
+            store: StoreConfig::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+/// Embedded broker (default) or an external one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrokerConfig {
+    /// `embedded` (rumqttd in this process) or `external`.
+    pub mode: BrokerMode,
+    /// Embedded: MQTT 3.1.1 listener address. Default `127.0.0.1:1883`.
+    pub listen: SocketAddr,
+    /// External: broker host. Default `127.0.0.1`.
+    pub host: String,
+    /// External: broker port. Default 1883.
+    pub port: u16,
+    /// Client id of the gateway's ingest session (persistent with an external broker).
+    /// Default `smart-district-gateway`.
+    pub client_id: String,
+    /// Username for the external broker, or required of clients by the embedded one.
+    pub username: Option<String>,
+    /// Password (see `username`). Prefer `password_file`.
+    pub password: Option<String>,
+    /// File holding the password (trailing newline ignored).
+    pub password_file: Option<PathBuf>,
+    /// Largest MQTT packet, bytes, on both ends. Default 65,536 (readings above the gateway's
+    /// 4,096-byte reading limit reach it and are dead-lettered; larger packets are refused by
+    /// the broker).
+    pub max_packet_bytes: usize,
+    /// QoS 1 messages in flight per connection (embedded broker and gateway session). Default 2,000.
+    pub max_inflight: u16,
+    /// Most client connections the embedded broker accepts. Default 10,000.
+    pub max_connections: usize,
+}
+
+/// Which broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BrokerMode {
+    /// rumqttd inside the gateway.
+    Embedded,
+    /// Any MQTT 3.1.1 broker (mosquitto, EMQX).
+    External,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            mode: BrokerMode::Embedded,
+            listen: "127.0.0.1:1883".parse().expect("valid"),
+            host: "127.0.0.1".into(),
+            port: 1883,
+            client_id: "smart-district-gateway".into(),
+            username: None,
+            password: None,
+            password_file: None,
+            max_packet_bytes: 65_536,
+            max_inflight: 2000,
+            max_connections: 10_000,
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// The password from `password` or `password_file`.
+    pub fn password(&self) -> std::io::Result<Option<String>> {
+        match (&self.password, &self.password_file) {
+            (Some(p), _) => Ok(Some(p.clone())),
+            (None, Some(f)) => Ok(Some(std::fs::read_to_string(f)?.trim_end_matches(['\n', '\r']).to_string())),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// Ingest limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Readings timestamped further ahead of the gateway's clock are refused (`clock_skew`).
+    /// Default `"5min"`.
+    #[serde(with = "humantime_serde_compat")]
+    pub max_future: Duration,
+    /// Readings older than this behind the clock are refused (`too_late`). Default `"24h"`.
+    #[serde(with = "humantime_serde_compat")]
+    pub max_late: Duration,
+    /// Capacity of the queue between MQTT and the pipeline, messages. Default 20,000.
+    pub queue: usize,
+    /// Most dead letters published per second per district (all are counted and stored).
+    /// Default 100.
+    pub deadletter_per_sec: u32,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            max_future: Duration::from_secs(300),
+            max_late: Duration::from_secs(86_400),
+            queue: 20_000,
+            deadletter_per_sec: 100,
+        }
+    }
+}
+
+/// Live topic publishing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublishConfig {
+    /// Each live topic is published on change at most this often, wall ms. Default 1,000.
+    pub min_interval_ms: u64,
+    /// A minute's rollup is written once readings are this far past it (event time). Default `"5s"`.
+    #[serde(with = "humantime_serde_compat")]
+    pub rollup_grace: Duration,
+    /// ...or once the clock is this far past it, whatever has arrived. Default `"2min"`.
+    #[serde(with = "humantime_serde_compat")]
+    pub rollup_close_after: Duration,
+}
+
+impl Default for PublishConfig {
+    fn default() -> Self {
+        PublishConfig {
+            min_interval_ms: 1000,
+            rollup_grace: Duration::from_secs(5),
+            rollup_close_after: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Embedded store (SQLite, WAL).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Data folder (relative to the config file). Default `data`.
+    pub data_dir: PathBuf,
+    /// Raw readings are kept this long. Default `"7d"`.
+    #[serde(with = "humantime_serde_compat")]
+    pub raw_retention: Duration,
+    /// Minute rollups are kept this long. Default `"400d"`.
+    #[serde(with = "humantime_serde_compat")]
+    pub rollup_retention: Duration,
+    /// Most rows in one commit. A batch is committed as soon as the queue drains, so batches
+    /// are small at low load and grow under load (group commit). Default 5,000.
+    pub batch_rows: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            data_dir: PathBuf::from("data"),
+            raw_retention: Duration::from_secs(7 * 86_400),
+            rollup_retention: Duration::from_secs(400 * 86_400),
+            batch_rows: 5000,
+        }
+    }
+}
+
+/// HTTP API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Listen address. Default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { listen: "127.0.0.1:8080".parse().expect("valid") }
+    }
+}
+
+impl GatewayConfig {
+    /// Loads a configuration file; relative paths inside it are resolved against its folder.
+    pub fn load(path: &Path) -> Result<Self, GatewayConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| GatewayConfigError::Read { path: path.to_path_buf(), source })?;
+        let mut cfg: GatewayConfig = toml::from_str(&text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1).unwrap_or(1);
+            GatewayConfigError::Invalid { path: path.to_path_buf(), line, message: e.message().to_string() }
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        cfg.districts = cfg.districts.iter().map(|d| base.join(d)).collect();
+        if cfg.store.data_dir.is_relative() {
+            cfg.store.data_dir = base.join(&cfg.store.data_dir);
+        }
+        if let Some(f) = cfg.broker.password_file.as_mut() {
+            if f.is_relative() {
+                *f = base.join(&*f);
+            }
+        }
+        Ok(cfg)
+    }
+}
+
+/// `"5min"`-style durations in the config file.
+mod humantime_serde_compat {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s)
+            .map_err(|e| serde::de::Error::custom(format!("\"{s}\" is not a duration ({e}); write e.g. \"5s\", \"2min\", \"24h\"")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_loads_and_errors_name_the_line() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("gateway.example.toml");
+        let cfg = GatewayConfig::load(&example).unwrap();
+        assert_eq!(cfg.broker.mode, BrokerMode::Embedded);
+        assert_eq!(cfg.ingest.max_future, Duration::from_secs(300));
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "instance = \"x\"\n[ingest]\nmax_future = \"5 parsecs\"\n").unwrap();
+        let e = GatewayConfig::load(&bad).unwrap_err().to_string();
+        assert!(e.contains("bad.toml:3") && e.contains("not a duration"), "{e}");
+    }
+}

@@ -1,0 +1,101 @@
+//! The gateway's own metrics, in one place, rendered for Prometheus at `/metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+
+/// Counters and gauges of the running gateway.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// MQTT messages received on sensor topics.
+    pub received: AtomicU64,
+    /// Readings accepted into the state and store.
+    pub accepted: AtomicU64,
+    /// Readings dropped as duplicates.
+    pub duplicates: AtomicU64,
+    /// Rejects by reason code.
+    pub rejects: Mutex<BTreeMap<&'static str, u64>>,
+    /// Dead letters published (rate-limited; every reject is counted and stored).
+    pub deadletters_published: AtomicU64,
+    /// Messages waiting between MQTT and the pipeline.
+    pub ingest_queue: AtomicI64,
+    /// Rows waiting for the store writer.
+    pub store_queue: AtomicI64,
+    /// Store commits.
+    pub store_commits: AtomicU64,
+    /// Rows committed.
+    pub store_rows: AtomicU64,
+    /// Sum of commit durations, µs.
+    pub store_commit_us_sum: AtomicU64,
+    /// Longest commit, µs.
+    pub store_commit_us_max: AtomicU64,
+    /// Store errors.
+    pub store_errors: AtomicU64,
+    /// QoS 1 acknowledgements sent after commit.
+    pub acks: AtomicU64,
+    /// Live messages published.
+    pub live_published: AtomicU64,
+    /// Rollup points written.
+    pub rollups: AtomicU64,
+    /// Whether the ingest session is connected.
+    pub mqtt_connected: AtomicBool,
+    /// Ingest session (re)connections.
+    pub mqtt_connects: AtomicU64,
+    /// Readings replayed from the store at start-up.
+    pub replayed: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts a reject.
+    pub fn reject(&self, reason: &'static str) {
+        *self.rejects.lock().expect("metrics lock").entry(reason).or_default() += 1;
+    }
+
+    /// Rejects so far, by reason.
+    pub fn rejects(&self) -> BTreeMap<&'static str, u64> {
+        self.rejects.lock().expect("metrics lock").clone()
+    }
+
+    /// Records one commit.
+    pub fn commit(&self, rows: usize, micros: u64) {
+        self.store_commits.fetch_add(1, Relaxed);
+        self.store_rows.fetch_add(rows as u64, Relaxed);
+        self.store_commit_us_sum.fetch_add(micros, Relaxed);
+        self.store_commit_us_max.fetch_max(micros, Relaxed);
+    }
+
+    /// Prometheus text exposition; `extra` lines (per-district gauges) are appended.
+    pub fn render(&self, extra: &str) -> String {
+        let mut s = String::new();
+        let mut counter = |name: &str, help: &str, v: u64| {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+        };
+        counter("gateway_received_total", "MQTT messages received on sensor topics.", self.received.load(Relaxed));
+        counter("gateway_accepted_total", "Readings accepted.", self.accepted.load(Relaxed));
+        counter("gateway_duplicates_total", "Readings dropped as duplicates.", self.duplicates.load(Relaxed));
+        counter("gateway_deadletters_published_total", "Dead letters published.", self.deadletters_published.load(Relaxed));
+        counter("gateway_store_commits_total", "Store commits.", self.store_commits.load(Relaxed));
+        counter("gateway_store_rows_total", "Rows committed.", self.store_rows.load(Relaxed));
+        counter("gateway_store_commit_microseconds_sum", "Sum of commit durations.", self.store_commit_us_sum.load(Relaxed));
+        counter("gateway_store_errors_total", "Store errors.", self.store_errors.load(Relaxed));
+        counter("gateway_acks_total", "QoS 1 acknowledgements sent after commit.", self.acks.load(Relaxed));
+        counter("gateway_live_published_total", "Live messages published.", self.live_published.load(Relaxed));
+        counter("gateway_rollup_points_total", "Rollup points written.", self.rollups.load(Relaxed));
+        counter("gateway_mqtt_connects_total", "Ingest session connections.", self.mqtt_connects.load(Relaxed));
+        counter("gateway_replayed_total", "Readings replayed from the store at start-up.", self.replayed.load(Relaxed));
+        let _ = writeln!(s, "# HELP gateway_rejects_total Rejected messages by reason.\n# TYPE gateway_rejects_total counter");
+        for (reason, n) in self.rejects() {
+            let _ = writeln!(s, "gateway_rejects_total{{reason=\"{reason}\"}} {n}");
+        }
+        let mut gauge = |name: &str, help: &str, v: i64| {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        };
+        gauge("gateway_ingest_queue", "Messages waiting for the pipeline.", self.ingest_queue.load(Relaxed));
+        gauge("gateway_store_queue", "Rows waiting for the store writer.", self.store_queue.load(Relaxed));
+        gauge("gateway_store_commit_microseconds_max", "Longest commit.", self.store_commit_us_max.load(Relaxed) as i64);
+        gauge("gateway_mqtt_connected", "1 when the ingest session is connected.", self.mqtt_connected.load(Relaxed) as i64);
+        s.push_str(extra);
+        s
+    }
+}
