@@ -7,3 +7,14 @@ pub mod state;
 pub mod config;
 pub mod broker;
 pub mod metrics;
+pub mod store;
+pub mod ingest;
+pub mod shared;
+pub mod publish;
+pub mod api;
+pub mod run;
+
+pub use run::Gateway;
+pub mod check;
+pub mod cli;
+pub mod demo;

@@ -1,0 +1,79 @@
+//! The read API (axum): live state, history, a WebSocket stream of live updates, health and
+//! Prometheus metrics. All under `/api/v1` except `/healthz` and `/metrics`.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /api/v1/districts` | served districts |
+//! | `GET /api/v1/districts/{d}/summary` | district KPIs |
+//! | `GET /api/v1/districts/{d}/zones[/{zone}]` | zone live state |
+//! | `GET /api/v1/districts/{d}/lots[/{lot}]` | lot live state |
+//! | `GET /api/v1/districts/{d}/lots/{lot}/bays` | per-bay states |
+//! | `GET /api/v1/districts/{d}/air` | air monitors |
+//! | `GET /api/v1/districts/{d}/energy` | buildings' power and energy |
+//! | `GET /api/v1/districts/{d}/history?entity=zone&id=..&metric=people&from=..&to=..&step=5m` | rollups |
+//! | `GET /api/v1/ws` | WebSocket: every live update as `{"topic":..,"payload":..}` |
+//! | `GET /healthz`, `GET /metrics` | health, Prometheus |
+
+mod history;
+mod live;
+mod ws;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+
+use crate::shared::Shared;
+
+/// An API error: a status and a message, as JSON `{"error": ...}`.
+#[derive(Debug)]
+pub struct ApiError(pub StatusCode, pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+/// 404 with a message.
+pub fn not_found(what: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, what.into())
+}
+
+/// The API's router.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/v1/districts", get(live::districts))
+        .route("/api/v1/districts/{d}/summary", get(live::summary))
+        .route("/api/v1/districts/{d}/zones", get(live::zones))
+        .route("/api/v1/districts/{d}/zones/{zone}", get(live::zone))
+        .route("/api/v1/districts/{d}/lots", get(live::lots))
+        .route("/api/v1/districts/{d}/lots/{lot}", get(live::lot))
+        .route("/api/v1/districts/{d}/lots/{lot}/bays", get(live::bays))
+        .route("/api/v1/districts/{d}/air", get(live::air))
+        .route("/api/v1/districts/{d}/energy", get(live::energy))
+        .route("/api/v1/districts/{d}/history", get(history::history))
+        .route("/api/v1/ws", get(ws::upgrade))
+        .route("/healthz", get(live::healthz))
+        .route("/metrics", get(live::metrics))
+        .with_state(shared)
+}
+
+/// Serves the API until `shutdown` turns true.
+pub async fn serve(
+    shared: Arc<Shared>,
+    listener: tokio::net::TcpListener,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(shared))
+        .with_graceful_shutdown(async move {
+            while !*shutdown.borrow() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await
+}

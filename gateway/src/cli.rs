@@ -1,0 +1,51 @@
+//! Command-line handling shared by the subcommands: loading districts, the clock, logging.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use district::clock::Clock;
+use district::District;
+
+/// Loads every district file and replicates them `scale` times (`--scale`).
+pub fn load_districts(paths: &[PathBuf], scale: usize) -> anyhow::Result<Vec<District>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        match district::load(p) {
+            Ok(d) => out.extend(district::scale::replicate(&d, scale)),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        anyhow::bail!("{}", errors.join("\n"));
+    }
+    Ok(out)
+}
+
+/// The clock: simulated when `--start` or `--speed` is given, else wall time.
+pub fn clock(start: Option<&str>, speed: Option<f64>) -> anyhow::Result<Clock> {
+    if start.is_none() && speed.is_none() {
+        return Ok(Clock::wall());
+    }
+    let start = match start {
+        Some(s) => DateTime::parse_from_rfc3339(s)
+            .with_context(|| format!("--start \"{s}\" is not RFC 3339 with an offset, e.g. 2026-11-21T08:00:00+08:00"))?
+            .with_timezone(&Utc),
+        None => Utc::now(),
+    };
+    Ok(Clock::simulated(start, speed.unwrap_or(1.0)))
+}
+
+/// Logging to stderr, `RUST_LOG` or `info`.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rumqttd=warn,rumqttc=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// The example district shipped with the project, for the demo.
+pub fn example_district() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.join("../config/districts/hubin.toml")
+}

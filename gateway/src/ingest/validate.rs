@@ -1,0 +1,121 @@
+//! From an MQTT message to a reading of a known device, or a reject with a reason.
+
+use district::contract::reading::{decode, DecodeError, Reading};
+use district::contract::topic::Topic;
+
+use crate::shared::Shared;
+
+/// Why a message was refused. [`Reject::reason`] is the stable code counted in metrics and
+/// written to dead letters.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Reject {
+    /// Not `district/{d}/sensors/{kind}/{device}`.
+    #[error("topic is not district/{{d}}/sensors/{{kind}}/{{device}}")]
+    BadTopic,
+    /// A district this gateway does not serve.
+    #[error("district \"{0}\" is not served by this gateway")]
+    UnknownDistrict(String),
+    /// A kind segment that is not footfall, parking, air, energy or fire.
+    #[error("kind \"{0}\" is not one of footfall, parking, air, energy, fire")]
+    UnknownKind(String),
+    /// A device the district file does not declare.
+    #[error("device \"{0}\" is not declared in the district")]
+    UnknownDevice(String),
+    /// The device exists under another kind.
+    #[error("device \"{device}\" is a {actual} device, but published on the {topic} topic")]
+    WrongKind {
+        /// Device id.
+        device: String,
+        /// Its kind.
+        actual: &'static str,
+        /// The kind in the topic.
+        topic: String,
+    },
+    /// The payload did not decode.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// Stamped too far ahead of the gateway clock.
+    #[error("ts is {ahead_s} s ahead of the gateway clock (limit {limit_s} s)")]
+    ClockSkew {
+        /// Seconds ahead.
+        ahead_s: i64,
+        /// Limit.
+        limit_s: i64,
+    },
+    /// Older than the late-data window.
+    #[error("ts is {behind_s} s behind the gateway clock (limit {limit_s} s)")]
+    TooLate {
+        /// Seconds behind.
+        behind_s: i64,
+        /// Limit.
+        limit_s: i64,
+    },
+    /// The shape does not fit the device (line counter sending an area count...).
+    #[error("{0}")]
+    WrongShape(String),
+}
+
+impl Reject {
+    /// Stable reason code.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Reject::BadTopic => "bad_topic",
+            Reject::UnknownDistrict(_) => "unknown_district",
+            Reject::UnknownKind(_) => "unknown_kind",
+            Reject::UnknownDevice(_) => "unknown_device",
+            Reject::WrongKind { .. } => "wrong_kind",
+            Reject::Decode(e) => e.reason(),
+            Reject::ClockSkew { .. } => "clock_skew",
+            Reject::TooLate { .. } => "too_late",
+            Reject::WrongShape(_) => "wrong_shape",
+        }
+    }
+}
+
+/// A message that passed every check but the state's (shape, duplicates).
+#[derive(Debug)]
+pub struct Valid {
+    /// District index in `Shared::districts`.
+    pub district: usize,
+    /// Device index in the district.
+    pub device: usize,
+    /// The reading.
+    pub reading: Reading,
+}
+
+/// Validation limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most ms ahead of the clock.
+    pub max_future_ms: i64,
+    /// Most ms behind the clock.
+    pub max_late_ms: i64,
+}
+
+/// Checks one message against the served districts. On a reject, also returns the district
+/// index when the topic named a served district (so the dead letter goes to its topic).
+pub fn validate(shared: &Shared, limits: Limits, topic: &str, payload: &[u8], now_ms: i64) -> Result<Valid, (Option<usize>, Reject)> {
+    let Some(Topic::Sensor { district, kind, kind_segment, device }) = Topic::parse(topic) else {
+        return Err((None, Reject::BadTopic));
+    };
+    let Some(&di) = shared.index.get(district) else {
+        return Err((None, Reject::UnknownDistrict(district.to_string())));
+    };
+    let fail = |r: Reject| (Some(di), r);
+    let Some(kind) = kind else { return Err(fail(Reject::UnknownKind(kind_segment.to_string()))) };
+    let model = &shared.districts[di].model;
+    let Some(dev) = model.device_idx(device) else { return Err(fail(Reject::UnknownDevice(device.to_string()))) };
+    let actual = model.devices[dev].kind;
+    if actual != kind {
+        return Err(fail(Reject::WrongKind { device: device.to_string(), actual: actual.as_str(), topic: kind_segment.to_string() }));
+    }
+    let reading = decode(kind, payload).map_err(|e| fail(e.into()))?;
+    let delta = reading.ts_ms - now_ms;
+    if delta > limits.max_future_ms {
+        return Err(fail(Reject::ClockSkew { ahead_s: delta / 1000, limit_s: limits.max_future_ms / 1000 }));
+    }
+    if -delta > limits.max_late_ms {
+        return Err(fail(Reject::TooLate { behind_s: -delta / 1000, limit_s: limits.max_late_ms / 1000 }));
+    }
+    Ok(Valid { district: di, device: dev, reading })
+}

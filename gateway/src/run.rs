@@ -1,0 +1,145 @@
+//! Starting and stopping the whole gateway: broker, store, replay, ingest, publisher, API.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use district::clock::Clock;
+use district::contract::topic;
+use district::District;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::{BrokerMode, GatewayConfig};
+use crate::ingest::Limits;
+use crate::metrics::Metrics;
+use crate::publish::PublishSettings;
+use crate::shared::{DistrictHandle, Shared};
+use crate::state::DistrictState;
+use crate::store::{self, Reader};
+
+/// A running gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    /// Shared state (for the API, tests and the demo).
+    pub shared: Arc<Shared>,
+    /// Where devices connect (the embedded broker, or the external one).
+    pub mqtt_addr: String,
+    /// Where the API listens.
+    pub http_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Gateway {
+    /// Starts everything. `districts` are already loaded (and replicated for `--scale`).
+    pub async fn start(cfg: GatewayConfig, districts: Vec<District>, clock: Clock) -> anyhow::Result<Gateway> {
+        anyhow::ensure!(!districts.is_empty(), "no district to serve: list district files in the config or give --district");
+        let mut seen = std::collections::HashSet::new();
+        for d in &districts {
+            anyhow::ensure!(seen.insert(d.id.clone()), "district \"{}\" is given twice", d.id);
+        }
+        let (host, port) = match cfg.broker.mode {
+            BrokerMode::Embedded => {
+                let b = crate::broker::start_embedded(&cfg.broker)?;
+                (b.addr.ip().to_string(), b.addr.port())
+            }
+            BrokerMode::External => (cfg.broker.host.clone(), cfg.broker.port),
+        };
+        let metrics = Arc::new(Metrics::default());
+        let conn = store::schema::open(&cfg.store.data_dir).context("opening the store")?;
+        let reader = Reader::open(&cfg.store.data_dir)?;
+        let now = clock.now_ms();
+        let handles: Vec<DistrictHandle> = districts
+            .into_iter()
+            .map(|d| {
+                let model = Arc::new(d);
+                DistrictHandle { id: model.id.as_str().into(), state: Mutex::new(DistrictState::new(model.clone(), now)), model }
+            })
+            .collect();
+        let index: HashMap<String, usize> = handles.iter().enumerate().map(|(i, h)| (h.model.id.clone(), i)).collect();
+        // Rebuild the live state and the duplicate windows from the last day of readings.
+        let replayed = reader.replay(now - 86_400_000, |r| {
+            if let Some(&di) = index.get(&r.district) {
+                let h = &handles[di];
+                if let Some(dev) = h.model.device_idx(&r.device) {
+                    h.state().apply(dev, &r.reading);
+                }
+            }
+        })?;
+        metrics.replayed.store(replayed, Relaxed);
+        if replayed > 0 {
+            tracing::info!(readings = replayed, "live state rebuilt from the store");
+        }
+        let (live, _) = broadcast::channel(4096);
+        let shared = Arc::new(Shared { clock, districts: handles, index, metrics: metrics.clone(), reader, live, instance: cfg.instance.clone() });
+
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+        let (store_tx, writer) = store::start_writer(conn, cfg.store.batch_rows, cfg.ingest.queue, metrics.clone(), ack_tx);
+        let (ingest_tx, ingest_rx) = mpsc::channel(cfg.ingest.queue.max(1));
+        let (dl_tx, dl_rx) = mpsc::channel(1024);
+        let mut tasks = Vec::new();
+
+        let ingest_opts = crate::broker::client_options(&cfg.broker, &host, port, &cfg.broker.client_id)?;
+        tasks.push(tokio::spawn(crate::ingest::source::run(
+            ingest_opts,
+            topic::ALL_SENSORS.to_string(),
+            ingest_tx,
+            ack_rx,
+            metrics.clone(),
+            shutdown_rx.clone(),
+        )));
+        let limits = Limits {
+            max_future_ms: cfg.ingest.max_future.as_millis() as i64,
+            max_late_ms: cfg.ingest.max_late.as_millis() as i64,
+        };
+        tasks.push(tokio::spawn(crate::ingest::pipeline::run(
+            shared.clone(),
+            ingest_rx,
+            store_tx.clone(),
+            dl_tx,
+            limits,
+            cfg.ingest.deadletter_per_sec,
+        )));
+        let pub_opts = crate::broker::client_options(&cfg.broker, &host, port, &format!("{}-live", cfg.broker.client_id))?;
+        let settings = PublishSettings {
+            min_interval_ms: cfg.publish.min_interval_ms,
+            rollup_grace_ms: cfg.publish.rollup_grace.as_millis() as i64,
+            rollup_close_after_ms: cfg.publish.rollup_close_after.as_millis() as i64,
+            raw_retention_ms: cfg.store.raw_retention.as_millis() as i64,
+            rollup_retention_ms: cfg.store.rollup_retention.as_millis() as i64,
+            last_will: cfg.broker.mode == BrokerMode::External,
+        };
+        tasks.push(tokio::spawn(crate::publish::run(shared.clone(), pub_opts, settings, store_tx, dl_rx, shutdown_rx.clone())));
+        let listener = tokio::net::TcpListener::bind(cfg.http.listen)
+            .await
+            .with_context(|| format!("binding the API to {}", cfg.http.listen))?;
+        let http_addr = listener.local_addr()?;
+        let api_shared = shared.clone();
+        let api_shutdown = shutdown_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = crate::api::serve(api_shared, listener, api_shutdown).await {
+                tracing::error!(error = %e, "API server stopped");
+            }
+        }));
+        tracing::info!(mqtt = %format!("{host}:{port}"), http = %http_addr, districts = shared.districts.len(), "gateway running");
+        Ok(Gateway { shared, mqtt_addr: format!("{host}:{port}"), http_addr, shutdown, tasks, writer: Some(writer) })
+    }
+
+    /// Graceful shutdown: stop ingest, drain the pipeline, publish a last time and `offline`,
+    /// commit everything to the store.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        if let Some(w) = self.writer.take() {
+            let _ = tokio::task::spawn_blocking(move || w.join()).await;
+        }
+        tracing::info!("gateway stopped; store flushed");
+    }
+}

@@ -1,0 +1,66 @@
+//! What the gateway's tasks share: the districts and their live state, the clock, metrics,
+//! the store reader and the live-update fan-out for WebSocket clients.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use district::clock::Clock;
+use district::District;
+use tokio::sync::broadcast;
+
+use crate::metrics::Metrics;
+use crate::state::DistrictState;
+use crate::store::Reader;
+
+/// One district served by this gateway.
+#[derive(Debug)]
+pub struct DistrictHandle {
+    /// The model.
+    pub model: Arc<District>,
+    /// The id as a shared string (used in every stored row).
+    pub id: Arc<str>,
+    /// Its live state.
+    pub state: Mutex<DistrictState>,
+}
+
+impl DistrictHandle {
+    /// Locks the live state.
+    pub fn state(&self) -> MutexGuard<'_, DistrictState> {
+        self.state.lock().expect("district state lock")
+    }
+}
+
+/// A live update, as published on MQTT and streamed to WebSocket clients.
+#[derive(Debug, Clone)]
+pub struct LiveUpdate {
+    /// MQTT topic.
+    pub topic: String,
+    /// JSON payload.
+    pub payload: Arc<str>,
+}
+
+/// Shared by every task.
+#[derive(Debug)]
+pub struct Shared {
+    /// The clock (wall or simulated).
+    pub clock: Clock,
+    /// Served districts.
+    pub districts: Vec<DistrictHandle>,
+    /// District id → index.
+    pub index: HashMap<String, usize>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Store reader.
+    pub reader: Reader,
+    /// Live updates fan-out.
+    pub live: broadcast::Sender<LiveUpdate>,
+    /// Instance id.
+    pub instance: String,
+}
+
+impl Shared {
+    /// A district by id.
+    pub fn district(&self, id: &str) -> Option<&DistrictHandle> {
+        self.index.get(id).map(|&i| &self.districts[i])
+    }
+}
