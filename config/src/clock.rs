@@ -18,7 +18,11 @@ pub struct Clock {
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Wall,
-    Simulated { start_ms: i64, origin: Instant, speed: f64 },
+    Simulated {
+        start_ms: i64,
+        origin: Instant,
+        speed: f64,
+    },
 }
 
 impl Clock {
@@ -30,17 +34,29 @@ impl Clock {
     /// Simulated time starting now at `start`, running `speed` times faster than wall time
     /// (`speed` ≤ 0 is taken as 1).
     pub fn simulated(start: DateTime<Utc>, speed: f64) -> Self {
-        let speed = if speed > 0.0 && speed.is_finite() { speed } else { 1.0 };
-        Clock { kind: Kind::Simulated { start_ms: start.timestamp_millis(), origin: Instant::now(), speed } }
+        let speed = if speed > 0.0 && speed.is_finite() {
+            speed
+        } else {
+            1.0
+        };
+        Clock {
+            kind: Kind::Simulated {
+                start_ms: start.timestamp_millis(),
+                origin: Instant::now(),
+                speed,
+            },
+        }
     }
 
     /// Now, epoch milliseconds.
     pub fn now_ms(&self) -> i64 {
         match self.kind {
             Kind::Wall => Utc::now().timestamp_millis(),
-            Kind::Simulated { start_ms, origin, speed } => {
-                start_ms + (origin.elapsed().as_secs_f64() * speed * 1000.0) as i64
-            }
+            Kind::Simulated {
+                start_ms,
+                origin,
+                speed,
+            } => start_ms + (origin.elapsed().as_secs_f64() * speed * 1000.0) as i64,
         }
     }
 
@@ -81,12 +97,20 @@ mod tests {
 
     #[test]
     fn simulated_clock_starts_at_start_and_runs_fast() {
-        let start = DateTime::parse_from_rfc3339("2026-11-21T08:00:00+08:00").unwrap().with_timezone(&Utc);
+        let start = DateTime::parse_from_rfc3339("2026-11-21T08:00:00+08:00")
+            .unwrap()
+            .with_timezone(&Utc);
         let c = Clock::simulated(start, 3600.0);
         let t0 = c.now_ms();
-        assert!(t0 - start.timestamp_millis() < 3_600_000, "within a wall second of start");
+        assert!(
+            t0 - start.timestamp_millis() < 3_600_000,
+            "within a wall second of start"
+        );
         std::thread::sleep(Duration::from_millis(20));
-        assert!(c.now_ms() - t0 >= 70_000, "20 ms of wall time is over 70 s simulated");
+        assert!(
+            c.now_ms() - t0 >= 70_000,
+            "20 ms of wall time is over 70 s simulated"
+        );
         assert_eq!(c.to_wall(Duration::from_secs(3600)), Duration::from_secs(1));
     }
 }

@@ -88,7 +88,8 @@ pub fn validate(mp: &MultiPolygon<f64>) -> Result<(), String> {
 /// (GIS exports differ).
 pub fn area_m2(mp: &MultiPolygon<f64>) -> f64 {
     // The signed area's magnitude: the unsigned area of a clockwise ring is the rest of the Earth.
-    let ring_area = |r: &LineString<f64>| Polygon::new(r.clone(), vec![]).geodesic_area_signed().abs();
+    let ring_area =
+        |r: &LineString<f64>| Polygon::new(r.clone(), vec![]).geodesic_area_signed().abs();
     mp.0.iter()
         .map(|p| ring_area(p.exterior()) - p.interiors().iter().map(ring_area).sum::<f64>())
         .sum()
@@ -150,8 +151,14 @@ mod tests {
     fn winding_does_not_matter() {
         let mut cw = square(120.0, 30.0, 0.01);
         cw.reverse();
-        let a = area_m2(&MultiPolygon(vec![polygon(ring(&cw).unwrap(), vec![]).unwrap()]));
-        let b = area_m2(&MultiPolygon(vec![polygon(ring(&square(120.0, 30.0, 0.01)).unwrap(), vec![]).unwrap()]));
+        let a = area_m2(&MultiPolygon(vec![
+            polygon(ring(&cw).unwrap(), vec![]).unwrap()
+        ]));
+        let b = area_m2(&MultiPolygon(vec![polygon(
+            ring(&square(120.0, 30.0, 0.01)).unwrap(),
+            vec![],
+        )
+        .unwrap()]));
         assert!((a - b).abs() < 1e-3 && a > 1e6 && a < 1.1e6, "{a} {b}");
     }
 

@@ -23,7 +23,12 @@ pub fn check(files: &[PathBuf]) -> ExitCode {
         }
         match GatewayConfig::load(f) {
             Ok(cfg) => {
-                println!("{}: gateway config OK (broker {:?}, {} district file(s))", f.display(), cfg.broker.mode, cfg.districts.len());
+                println!(
+                    "{}: gateway config OK (broker {:?}, {} district file(s))",
+                    f.display(),
+                    cfg.broker.mode,
+                    cfg.districts.len()
+                );
                 districts.extend(cfg.districts);
             }
             Err(e) => {
@@ -35,7 +40,12 @@ pub fn check(files: &[PathBuf]) -> ExitCode {
     for f in &districts {
         match district::load(f) {
             Ok(d) => {
-                let sensors = d.lots.iter().flat_map(|l| &l.bays).filter(|b| b.sensor.is_some()).count();
+                let sensors = d
+                    .lots
+                    .iter()
+                    .flat_map(|l| &l.bays)
+                    .filter(|b| b.sensor.is_some())
+                    .count();
                 println!(
                     "{}: district \"{}\" ({} / {}) OK: {} zones ({:.0} m² in all), {} buildings, {} lots ({} spaces, {} bay sensors), {} devices, {} signs, time zone {}",
                     f.display(),

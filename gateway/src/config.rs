@@ -128,7 +128,11 @@ impl BrokerConfig {
     pub fn password(&self) -> std::io::Result<Option<String>> {
         match (&self.password, &self.password_file) {
             (Some(p), _) => Ok(Some(p.clone())),
-            (None, Some(f)) => Ok(Some(std::fs::read_to_string(f)?.trim_end_matches(['\n', '\r']).to_string())),
+            (None, Some(f)) => Ok(Some(
+                std::fs::read_to_string(f)?
+                    .trim_end_matches(['\n', '\r'])
+                    .to_string(),
+            )),
             (None, None) => Ok(None),
         }
     }
@@ -225,18 +229,29 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { listen: "127.0.0.1:8080".parse().expect("valid") }
+        HttpConfig {
+            listen: "127.0.0.1:8080".parse().expect("valid"),
+        }
     }
 }
 
 impl GatewayConfig {
     /// Loads a configuration file; relative paths inside it are resolved against its folder.
     pub fn load(path: &Path) -> Result<Self, GatewayConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| GatewayConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| GatewayConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut cfg: GatewayConfig = toml::from_str(&text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1).unwrap_or(1);
-            GatewayConfigError::Invalid { path: path.to_path_buf(), line, message: e.message().to_string() }
+            let line = e
+                .span()
+                .map(|s| text[..s.start].matches('\n').count() + 1)
+                .unwrap_or(1);
+            GatewayConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                message: e.message().to_string(),
+            }
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         cfg.districts = cfg.districts.iter().map(|d| base.join(d)).collect();
@@ -260,8 +275,11 @@ mod humantime_serde_compat {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let s = String::deserialize(d)?;
-        humantime::parse_duration(&s)
-            .map_err(|e| serde::de::Error::custom(format!("\"{s}\" is not a duration ({e}); write e.g. \"5s\", \"2min\", \"24h\"")))
+        humantime::parse_duration(&s).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "\"{s}\" is not a duration ({e}); write e.g. \"5s\", \"2min\", \"24h\""
+            ))
+        })
     }
 }
 
@@ -277,8 +295,15 @@ mod tests {
         assert_eq!(cfg.ingest.max_future, Duration::from_secs(300));
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("bad.toml");
-        std::fs::write(&bad, "instance = \"x\"\n[ingest]\nmax_future = \"5 parsecs\"\n").unwrap();
+        std::fs::write(
+            &bad,
+            "instance = \"x\"\n[ingest]\nmax_future = \"5 parsecs\"\n",
+        )
+        .unwrap();
         let e = GatewayConfig::load(&bad).unwrap_err().to_string();
-        assert!(e.contains("bad.toml:3") && e.contains("not a duration"), "{e}");
+        assert!(
+            e.contains("bad.toml:3") && e.contains("not a duration"),
+            "{e}"
+        );
     }
 }

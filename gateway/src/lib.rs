@@ -3,16 +3,16 @@
 //! ## Layout
 //! - [`state`]: the live district state, pure: zones, lots, air (AQI), energy, fire, devices,
 //!   minute rollups.
-pub mod state;
-pub mod config;
-pub mod broker;
-pub mod metrics;
-pub mod store;
-pub mod ingest;
-pub mod shared;
-pub mod publish;
 pub mod api;
+pub mod broker;
+pub mod config;
+pub mod ingest;
+pub mod metrics;
+pub mod publish;
 pub mod run;
+pub mod shared;
+pub mod state;
+pub mod store;
 
 pub use run::Gateway;
 pub mod check;

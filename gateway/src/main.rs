@@ -11,7 +11,11 @@ use gateway::cli;
 use gateway::config::GatewayConfig;
 
 #[derive(Parser)]
-#[command(name = "gateway", version, about = "Smart-district MQTT gateway: embedded broker, validated ingest, live district state, store and HTTP API")]
+#[command(
+    name = "gateway",
+    version,
+    about = "Smart-district MQTT gateway: embedded broker, validated ingest, live district state, store and HTTP API"
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -61,9 +65,18 @@ fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let result = match args.command {
         Command::CheckConfig { files } => return gateway::check::check(&files),
-        Command::Run { config, districts, start, speed, scale, data_dir, mqtt_addr, http_addr } => {
-            run(config, districts, start, speed, scale, data_dir, mqtt_addr, http_addr)
-        }
+        Command::Run {
+            config,
+            districts,
+            start,
+            speed,
+            scale,
+            data_dir,
+            mqtt_addr,
+            http_addr,
+        } => run(
+            config, districts, start, speed, scale, data_dir, mqtt_addr, http_addr,
+        ),
         Command::Demo(a) => runtime().and_then(|rt| rt.block_on(gateway::demo::demo(a))),
     };
     match result {
@@ -76,7 +89,9 @@ fn main() -> std::process::ExitCode {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 #[allow(clippy::too_many_arguments)]

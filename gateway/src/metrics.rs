@@ -49,7 +49,12 @@ pub struct Metrics {
 impl Metrics {
     /// Counts a reject.
     pub fn reject(&self, reason: &'static str) {
-        *self.rejects.lock().expect("metrics lock").entry(reason).or_default() += 1;
+        *self
+            .rejects
+            .lock()
+            .expect("metrics lock")
+            .entry(reason)
+            .or_default() += 1;
     }
 
     /// Rejects so far, by reason.
@@ -71,19 +76,71 @@ impl Metrics {
         let mut counter = |name: &str, help: &str, v: u64| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
         };
-        counter("gateway_received_total", "MQTT messages received on sensor topics.", self.received.load(Relaxed));
-        counter("gateway_accepted_total", "Readings accepted.", self.accepted.load(Relaxed));
-        counter("gateway_duplicates_total", "Readings dropped as duplicates.", self.duplicates.load(Relaxed));
-        counter("gateway_deadletters_published_total", "Dead letters published.", self.deadletters_published.load(Relaxed));
-        counter("gateway_store_commits_total", "Store commits.", self.store_commits.load(Relaxed));
-        counter("gateway_store_rows_total", "Rows committed.", self.store_rows.load(Relaxed));
-        counter("gateway_store_commit_microseconds_sum", "Sum of commit durations.", self.store_commit_us_sum.load(Relaxed));
-        counter("gateway_store_errors_total", "Store errors.", self.store_errors.load(Relaxed));
-        counter("gateway_acks_total", "QoS 1 acknowledgements sent after commit.", self.acks.load(Relaxed));
-        counter("gateway_live_published_total", "Live messages published.", self.live_published.load(Relaxed));
-        counter("gateway_rollup_points_total", "Rollup points written.", self.rollups.load(Relaxed));
-        counter("gateway_mqtt_connects_total", "Ingest session connections.", self.mqtt_connects.load(Relaxed));
-        counter("gateway_replayed_total", "Readings replayed from the store at start-up.", self.replayed.load(Relaxed));
+        counter(
+            "gateway_received_total",
+            "MQTT messages received on sensor topics.",
+            self.received.load(Relaxed),
+        );
+        counter(
+            "gateway_accepted_total",
+            "Readings accepted.",
+            self.accepted.load(Relaxed),
+        );
+        counter(
+            "gateway_duplicates_total",
+            "Readings dropped as duplicates.",
+            self.duplicates.load(Relaxed),
+        );
+        counter(
+            "gateway_deadletters_published_total",
+            "Dead letters published.",
+            self.deadletters_published.load(Relaxed),
+        );
+        counter(
+            "gateway_store_commits_total",
+            "Store commits.",
+            self.store_commits.load(Relaxed),
+        );
+        counter(
+            "gateway_store_rows_total",
+            "Rows committed.",
+            self.store_rows.load(Relaxed),
+        );
+        counter(
+            "gateway_store_commit_microseconds_sum",
+            "Sum of commit durations.",
+            self.store_commit_us_sum.load(Relaxed),
+        );
+        counter(
+            "gateway_store_errors_total",
+            "Store errors.",
+            self.store_errors.load(Relaxed),
+        );
+        counter(
+            "gateway_acks_total",
+            "QoS 1 acknowledgements sent after commit.",
+            self.acks.load(Relaxed),
+        );
+        counter(
+            "gateway_live_published_total",
+            "Live messages published.",
+            self.live_published.load(Relaxed),
+        );
+        counter(
+            "gateway_rollup_points_total",
+            "Rollup points written.",
+            self.rollups.load(Relaxed),
+        );
+        counter(
+            "gateway_mqtt_connects_total",
+            "Ingest session connections.",
+            self.mqtt_connects.load(Relaxed),
+        );
+        counter(
+            "gateway_replayed_total",
+            "Readings replayed from the store at start-up.",
+            self.replayed.load(Relaxed),
+        );
         let _ = writeln!(s, "# HELP gateway_rejects_total Rejected messages by reason.\n# TYPE gateway_rejects_total counter");
         for (reason, n) in self.rejects() {
             let _ = writeln!(s, "gateway_rejects_total{{reason=\"{reason}\"}} {n}");
@@ -91,10 +148,26 @@ impl Metrics {
         let mut gauge = |name: &str, help: &str, v: i64| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         };
-        gauge("gateway_ingest_queue", "Messages waiting for the pipeline.", self.ingest_queue.load(Relaxed));
-        gauge("gateway_store_queue", "Rows waiting for the store writer.", self.store_queue.load(Relaxed));
-        gauge("gateway_store_commit_microseconds_max", "Longest commit.", self.store_commit_us_max.load(Relaxed) as i64);
-        gauge("gateway_mqtt_connected", "1 when the ingest session is connected.", self.mqtt_connected.load(Relaxed) as i64);
+        gauge(
+            "gateway_ingest_queue",
+            "Messages waiting for the pipeline.",
+            self.ingest_queue.load(Relaxed),
+        );
+        gauge(
+            "gateway_store_queue",
+            "Rows waiting for the store writer.",
+            self.store_queue.load(Relaxed),
+        );
+        gauge(
+            "gateway_store_commit_microseconds_max",
+            "Longest commit.",
+            self.store_commit_us_max.load(Relaxed) as i64,
+        );
+        gauge(
+            "gateway_mqtt_connected",
+            "1 when the ingest session is connected.",
+            self.mqtt_connected.load(Relaxed) as i64,
+        );
         s.push_str(extra);
         s
     }

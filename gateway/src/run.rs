@@ -36,11 +36,22 @@ pub struct Gateway {
 
 impl Gateway {
     /// Starts everything. `districts` are already loaded (and replicated for `--scale`).
-    pub async fn start(cfg: GatewayConfig, districts: Vec<District>, clock: Clock) -> anyhow::Result<Gateway> {
-        anyhow::ensure!(!districts.is_empty(), "no district to serve: list district files in the config or give --district");
+    pub async fn start(
+        cfg: GatewayConfig,
+        districts: Vec<District>,
+        clock: Clock,
+    ) -> anyhow::Result<Gateway> {
+        anyhow::ensure!(
+            !districts.is_empty(),
+            "no district to serve: list district files in the config or give --district"
+        );
         let mut seen = std::collections::HashSet::new();
         for d in &districts {
-            anyhow::ensure!(seen.insert(d.id.clone()), "district \"{}\" is given twice", d.id);
+            anyhow::ensure!(
+                seen.insert(d.id.clone()),
+                "district \"{}\" is given twice",
+                d.id
+            );
         }
         let (host, port) = match cfg.broker.mode {
             BrokerMode::Embedded => {
@@ -57,10 +68,18 @@ impl Gateway {
             .into_iter()
             .map(|d| {
                 let model = Arc::new(d);
-                DistrictHandle { id: model.id.as_str().into(), state: Mutex::new(DistrictState::new(model.clone(), now)), model }
+                DistrictHandle {
+                    id: model.id.as_str().into(),
+                    state: Mutex::new(DistrictState::new(model.clone(), now)),
+                    model,
+                }
             })
             .collect();
-        let index: HashMap<String, usize> = handles.iter().enumerate().map(|(i, h)| (h.model.id.clone(), i)).collect();
+        let index: HashMap<String, usize> = handles
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.model.id.clone(), i))
+            .collect();
         // Rebuild the live state and the duplicate windows from the last day of readings.
         let replayed = reader.replay(now - 86_400_000, |r| {
             if let Some(&di) = index.get(&r.district) {
@@ -75,16 +94,31 @@ impl Gateway {
             tracing::info!(readings = replayed, "live state rebuilt from the store");
         }
         let (live, _) = broadcast::channel(4096);
-        let shared = Arc::new(Shared { clock, districts: handles, index, metrics: metrics.clone(), reader, live, instance: cfg.instance.clone() });
+        let shared = Arc::new(Shared {
+            clock,
+            districts: handles,
+            index,
+            metrics: metrics.clone(),
+            reader,
+            live,
+            instance: cfg.instance.clone(),
+        });
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
-        let (store_tx, writer) = store::start_writer(conn, cfg.store.batch_rows, cfg.ingest.queue, metrics.clone(), ack_tx);
+        let (store_tx, writer) = store::start_writer(
+            conn,
+            cfg.store.batch_rows,
+            cfg.ingest.queue,
+            metrics.clone(),
+            ack_tx,
+        );
         let (ingest_tx, ingest_rx) = mpsc::channel(cfg.ingest.queue.max(1));
         let (dl_tx, dl_rx) = mpsc::channel(1024);
         let mut tasks = Vec::new();
 
-        let ingest_opts = crate::broker::client_options(&cfg.broker, &host, port, &cfg.broker.client_id)?;
+        let ingest_opts =
+            crate::broker::client_options(&cfg.broker, &host, port, &cfg.broker.client_id)?;
         tasks.push(tokio::spawn(crate::ingest::source::run(
             ingest_opts,
             topic::ALL_SENSORS.to_string(),
@@ -105,7 +139,12 @@ impl Gateway {
             limits,
             cfg.ingest.deadletter_per_sec,
         )));
-        let pub_opts = crate::broker::client_options(&cfg.broker, &host, port, &format!("{}-live", cfg.broker.client_id))?;
+        let pub_opts = crate::broker::client_options(
+            &cfg.broker,
+            &host,
+            port,
+            &format!("{}-live", cfg.broker.client_id),
+        )?;
         let settings = PublishSettings {
             min_interval_ms: cfg.publish.min_interval_ms,
             rollup_grace_ms: cfg.publish.rollup_grace.as_millis() as i64,
@@ -114,7 +153,14 @@ impl Gateway {
             rollup_retention_ms: cfg.store.rollup_retention.as_millis() as i64,
             last_will: cfg.broker.mode == BrokerMode::External,
         };
-        tasks.push(tokio::spawn(crate::publish::run(shared.clone(), pub_opts, settings, store_tx, dl_rx, shutdown_rx.clone())));
+        tasks.push(tokio::spawn(crate::publish::run(
+            shared.clone(),
+            pub_opts,
+            settings,
+            store_tx,
+            dl_rx,
+            shutdown_rx.clone(),
+        )));
         let listener = tokio::net::TcpListener::bind(cfg.http.listen)
             .await
             .with_context(|| format!("binding the API to {}", cfg.http.listen))?;
@@ -127,7 +173,14 @@ impl Gateway {
             }
         }));
         tracing::info!(mqtt = %format!("{host}:{port}"), http = %http_addr, districts = shared.districts.len(), "gateway running");
-        Ok(Gateway { shared, mqtt_addr: format!("{host}:{port}"), http_addr, shutdown, tasks, writer: Some(writer) })
+        Ok(Gateway {
+            shared,
+            mqtt_addr: format!("{host}:{port}"),
+            http_addr,
+            shutdown,
+            tasks,
+            writer: Some(writer),
+        })
     }
 
     /// Graceful shutdown: stop ingest, drain the pipeline, publish a last time and `offline`,

@@ -31,7 +31,12 @@ pub struct HistoryQuery {
 fn instant(s: &str) -> Result<i64, ApiError> {
     s.parse::<i64>()
         .or_else(|_| district::contract::time::parse_text(s))
-        .map_err(|_| ApiError(StatusCode::BAD_REQUEST, format!("\"{s}\" is neither epoch ms nor RFC 3339 with offset")))
+        .map_err(|_| {
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("\"{s}\" is neither epoch ms nor RFC 3339 with offset"),
+            )
+        })
 }
 
 pub async fn history(
@@ -42,8 +47,17 @@ pub async fn history(
     if s.district(&d).is_none() {
         return Err(not_found(format!("district \"{d}\" is not served here")));
     }
-    let to = q.to.as_deref().map(instant).transpose()?.unwrap_or_else(|| s.clock.now_ms());
-    let from = q.from.as_deref().map(instant).transpose()?.unwrap_or(to - 86_400_000);
+    let to =
+        q.to.as_deref()
+            .map(instant)
+            .transpose()?
+            .unwrap_or_else(|| s.clock.now_ms());
+    let from = q
+        .from
+        .as_deref()
+        .map(instant)
+        .transpose()?
+        .unwrap_or(to - 86_400_000);
     let step = match q.step.as_deref() {
         None => 60_000,
         Some(st) => humantime::parse_duration(st)
@@ -53,10 +67,13 @@ pub async fn history(
     let s2 = s.clone();
     let (entity, id, metric) = (q.entity.clone(), q.id.clone(), q.metric.clone());
     let d2 = d.clone();
-    let points = tokio::task::spawn_blocking(move || s2.reader.history(&d2, &entity, &id, &metric, from, to, step))
-        .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let points = tokio::task::spawn_blocking(move || {
+        s2.reader
+            .history(&d2, &entity, &id, &metric, from, to, step)
+    })
+    .await
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(Json(json!({
         "district": d, "entity": q.entity, "id": q.id, "metric": q.metric, "step_ms": step.max(60_000),
         "points": points.into_iter().map(|(t, v)| json!([t, v])).collect::<Vec<_>>(),

@@ -13,7 +13,8 @@ use crate::shared::{DistrictHandle, Shared};
 type Api = Result<Json<Value>, ApiError>;
 
 fn district<'a>(s: &'a Shared, d: &str) -> Result<&'a DistrictHandle, ApiError> {
-    s.district(d).ok_or_else(|| not_found(format!("district \"{d}\" is not served here")))
+    s.district(d)
+        .ok_or_else(|| not_found(format!("district \"{d}\" is not served here")))
 }
 
 fn to_json<T: serde::Serialize>(v: T) -> Value {
@@ -38,12 +39,19 @@ pub async fn zones(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
     let h = district(&s, &d)?;
     let now = s.clock.now_ms();
     let st = h.state();
-    Ok(Json(Value::Array((0..h.model.zones.len()).map(|z| to_json(st.zone_live(z, now))).collect())))
+    Ok(Json(Value::Array(
+        (0..h.model.zones.len())
+            .map(|z| to_json(st.zone_live(z, now)))
+            .collect(),
+    )))
 }
 
 pub async fn zone(State(s): State<Arc<Shared>>, Path((d, zone)): Path<(String, String)>) -> Api {
     let h = district(&s, &d)?;
-    let z = h.model.zone_idx(&zone).ok_or_else(|| not_found(format!("zone \"{zone}\" is not in district \"{d}\"")))?;
+    let z = h
+        .model
+        .zone_idx(&zone)
+        .ok_or_else(|| not_found(format!("zone \"{zone}\" is not in district \"{d}\"")))?;
     Ok(Json(to_json(h.state().zone_live(z, s.clock.now_ms()))))
 }
 
@@ -51,11 +59,17 @@ pub async fn lots(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
     let h = district(&s, &d)?;
     let now = s.clock.now_ms();
     let st = h.state();
-    Ok(Json(Value::Array((0..h.model.lots.len()).map(|l| to_json(st.lot_live(l, now))).collect())))
+    Ok(Json(Value::Array(
+        (0..h.model.lots.len())
+            .map(|l| to_json(st.lot_live(l, now)))
+            .collect(),
+    )))
 }
 
 fn lot_idx(h: &DistrictHandle, d: &str, lot: &str) -> Result<usize, ApiError> {
-    h.model.lot_idx(lot).ok_or_else(|| not_found(format!("lot \"{lot}\" is not in district \"{d}\"")))
+    h.model
+        .lot_idx(lot)
+        .ok_or_else(|| not_found(format!("lot \"{lot}\" is not in district \"{d}\"")))
 }
 
 pub async fn lot(State(s): State<Arc<Shared>>, Path((d, lot)): Path<(String, String)>) -> Api {
@@ -74,7 +88,9 @@ pub async fn bays(State(s): State<Arc<Shared>>, Path((d, lot)): Path<(String, St
         .zip(states.states.chars())
         .map(|(b, c)| json!({ "bay": b.id, "level": h.model.lots[l].levels[b.level].id, "state": c.to_string(), "at": [b.at.x(), b.at.y()] }))
         .collect();
-    Ok(Json(json!({ "lot": lot, "ts": states.ts, "states": states.states, "bays": bays })))
+    Ok(Json(
+        json!({ "lot": lot, "ts": states.ts, "states": states.states, "bays": bays }),
+    ))
 }
 
 pub async fn air(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
@@ -82,13 +98,22 @@ pub async fn air(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
     let st = h.state();
     let mut devs: Vec<usize> = st.monitors.keys().copied().collect();
     devs.sort_unstable();
-    Ok(Json(Value::Array(devs.into_iter().filter_map(|dev| st.air_live(dev)).map(to_json).collect())))
+    Ok(Json(Value::Array(
+        devs.into_iter()
+            .filter_map(|dev| st.air_live(dev))
+            .map(to_json)
+            .collect(),
+    )))
 }
 
 pub async fn energy(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
     let h = district(&s, &d)?;
     let st = h.state();
-    Ok(Json(Value::Array((0..h.model.buildings.len()).map(|b| to_json(st.energy_live(b))).collect())))
+    Ok(Json(Value::Array(
+        (0..h.model.buildings.len())
+            .map(|b| to_json(st.energy_live(b)))
+            .collect(),
+    )))
 }
 
 pub async fn healthz(State(s): State<Arc<Shared>>) -> Json<Value> {
@@ -109,7 +134,10 @@ pub async fn metrics(State(s): State<Arc<Shared>>) -> String {
     let mut extra = String::from("# HELP district_devices_offline Devices offline now.\n# TYPE district_devices_offline gauge\n");
     for h in &s.districts {
         let n = h.state().offline_devices(now).len();
-        extra.push_str(&format!("district_devices_offline{{district=\"{}\"}} {n}\n", h.model.id));
+        extra.push_str(&format!(
+            "district_devices_offline{{district=\"{}\"}} {n}\n",
+            h.model.id
+        ));
     }
     s.metrics.render(&extra)
 }

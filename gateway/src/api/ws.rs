@@ -19,7 +19,11 @@ async fn stream(mut socket: WebSocket, s: Arc<Shared>) {
     let mut rx = s.live.subscribe();
     loop {
         let text = match rx.recv().await {
-            Ok(u) => format!("{{\"topic\":{},\"payload\":{}}}", serde_json::to_string(&u.topic).unwrap_or_default(), u.payload),
+            Ok(u) => format!(
+                "{{\"topic\":{},\"payload\":{}}}",
+                serde_json::to_string(&u.topic).unwrap_or_default(),
+                u.payload
+            ),
             Err(RecvError::Lagged(n)) => format!("{{\"lagged\":{n}}}"),
             Err(RecvError::Closed) => return,
         };

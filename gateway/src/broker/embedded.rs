@@ -57,11 +57,13 @@ pub fn start_embedded(cfg: &BrokerConfig) -> anyhow::Result<EmbeddedBroker> {
         ..Default::default()
     };
     let mut broker = Broker::new(config);
-    std::thread::Builder::new().name("rumqttd".into()).spawn(move || {
-        if let Err(e) = broker.start() {
-            tracing::error!(error = %e, "embedded broker stopped");
-        }
-    })?;
+    std::thread::Builder::new()
+        .name("rumqttd".into())
+        .spawn(move || {
+            if let Err(e) = broker.start() {
+                tracing::error!(error = %e, "embedded broker stopped");
+            }
+        })?;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if TcpStream::connect_timeout(&cfg.listen, Duration::from_millis(200)).is_ok() {
@@ -69,7 +71,10 @@ pub fn start_embedded(cfg: &BrokerConfig) -> anyhow::Result<EmbeddedBroker> {
             return Ok(EmbeddedBroker { addr: cfg.listen });
         }
         if Instant::now() > deadline {
-            anyhow::bail!("the embedded broker did not start listening on {} within 10 s (port in use?)", cfg.listen);
+            anyhow::bail!(
+                "the embedded broker did not start listening on {} within 10 s (port in use?)",
+                cfg.listen
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -71,7 +71,9 @@ pub async fn run(
             Err((di, reject)) => {
                 let reason = reject.reason();
                 metrics.reject(reason);
-                let district = di.map(|i| shared.districts[i].model.id.clone()).unwrap_or_default();
+                let district = di
+                    .map(|i| shared.districts[i].model.id.clone())
+                    .unwrap_or_default();
                 let detail = reject.to_string();
                 if let Some(i) = di {
                     let slot = budget.entry(Some(i)).or_insert((0, 0));
@@ -84,7 +86,13 @@ pub async fn run(
                     }
                     if slot.1 < deadletter_per_sec {
                         slot.1 += 1;
-                        let dl = DeadLetter::new(topic, reason, detail.clone(), &payload, format_millis(now));
+                        let dl = DeadLetter::new(
+                            topic,
+                            reason,
+                            detail.clone(),
+                            &payload,
+                            format_millis(now),
+                        );
                         let msg = LiveUpdate {
                             topic: topic::deadletter(&district),
                             payload: serde_json::to_string(&dl).unwrap_or_default().into(),
@@ -94,7 +102,9 @@ pub async fn run(
                         }
                     }
                 }
-                let cut = payload.len().min(district::contract::deadletter::MAX_DEADLETTER_PAYLOAD);
+                let cut = payload
+                    .len()
+                    .min(district::contract::deadletter::MAX_DEADLETTER_PAYLOAD);
                 store
                     .send(StoreMsg::DeadLetter {
                         received: now,

@@ -94,28 +94,58 @@ pub struct Limits {
 
 /// Checks one message against the served districts. On a reject, also returns the district
 /// index when the topic named a served district (so the dead letter goes to its topic).
-pub fn validate(shared: &Shared, limits: Limits, topic: &str, payload: &[u8], now_ms: i64) -> Result<Valid, (Option<usize>, Reject)> {
-    let Some(Topic::Sensor { district, kind, kind_segment, device }) = Topic::parse(topic) else {
+pub fn validate(
+    shared: &Shared,
+    limits: Limits,
+    topic: &str,
+    payload: &[u8],
+    now_ms: i64,
+) -> Result<Valid, (Option<usize>, Reject)> {
+    let Some(Topic::Sensor {
+        district,
+        kind,
+        kind_segment,
+        device,
+    }) = Topic::parse(topic)
+    else {
         return Err((None, Reject::BadTopic));
     };
     let Some(&di) = shared.index.get(district) else {
         return Err((None, Reject::UnknownDistrict(district.to_string())));
     };
     let fail = |r: Reject| (Some(di), r);
-    let Some(kind) = kind else { return Err(fail(Reject::UnknownKind(kind_segment.to_string()))) };
+    let Some(kind) = kind else {
+        return Err(fail(Reject::UnknownKind(kind_segment.to_string())));
+    };
     let model = &shared.districts[di].model;
-    let Some(dev) = model.device_idx(device) else { return Err(fail(Reject::UnknownDevice(device.to_string()))) };
+    let Some(dev) = model.device_idx(device) else {
+        return Err(fail(Reject::UnknownDevice(device.to_string())));
+    };
     let actual = model.devices[dev].kind;
     if actual != kind {
-        return Err(fail(Reject::WrongKind { device: device.to_string(), actual: actual.as_str(), topic: kind_segment.to_string() }));
+        return Err(fail(Reject::WrongKind {
+            device: device.to_string(),
+            actual: actual.as_str(),
+            topic: kind_segment.to_string(),
+        }));
     }
     let reading = decode(kind, payload).map_err(|e| fail(e.into()))?;
     let delta = reading.ts_ms - now_ms;
     if delta > limits.max_future_ms {
-        return Err(fail(Reject::ClockSkew { ahead_s: delta / 1000, limit_s: limits.max_future_ms / 1000 }));
+        return Err(fail(Reject::ClockSkew {
+            ahead_s: delta / 1000,
+            limit_s: limits.max_future_ms / 1000,
+        }));
     }
     if -delta > limits.max_late_ms {
-        return Err(fail(Reject::TooLate { behind_s: -delta / 1000, limit_s: limits.max_late_ms / 1000 }));
+        return Err(fail(Reject::TooLate {
+            behind_s: -delta / 1000,
+            limit_s: limits.max_late_ms / 1000,
+        }));
     }
-    Ok(Valid { district: di, device: dev, reading })
+    Ok(Valid {
+        district: di,
+        device: dev,
+        reading,
+    })
 }

@@ -53,7 +53,12 @@ pub async fn run(
     if settings.last_will {
         if let Some(first) = shared.districts.first() {
             let will = serde_json::to_vec(&status("offline")).unwrap_or_default();
-            opts.set_last_will(LastWill::new(topic::gateway_status(&first.model.id), will, QoS::AtLeastOnce, true));
+            opts.set_last_will(LastWill::new(
+                topic::gateway_status(&first.model.id),
+                will,
+                QoS::AtLeastOnce,
+                true,
+            ));
         }
     }
     opts.set_clean_session(true);
@@ -73,7 +78,14 @@ pub async fn run(
     });
     let online = serde_json::to_string(&status("online")).unwrap_or_default();
     for d in &shared.districts {
-        let _ = client.publish(topic::gateway_status(&d.model.id), QoS::AtLeastOnce, true, online.clone()).await;
+        let _ = client
+            .publish(
+                topic::gateway_status(&d.model.id),
+                QoS::AtLeastOnce,
+                true,
+                online.clone(),
+            )
+            .await;
     }
     let mut last: HashMap<String, Arc<str>> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_millis(settings.min_interval_ms.max(10)));
@@ -131,25 +143,41 @@ async fn publish_tick(
             let json = |v: &dyn erased::Json| v.json();
             for z in 0..d.zones.len() {
                 if all || dirty.zones.contains(&z) {
-                    out.push((topic::live_zone(&d.id, &d.zones[z].id), json(&st.zone_live(z, now))));
+                    out.push((
+                        topic::live_zone(&d.id, &d.zones[z].id),
+                        json(&st.zone_live(z, now)),
+                    ));
                 }
             }
             for l in 0..d.lots.len() {
                 if all || dirty.lots.contains(&l) {
-                    out.push((topic::live_lot(&d.id, &d.lots[l].id), json(&st.lot_live(l, now))));
+                    out.push((
+                        topic::live_lot(&d.id, &d.lots[l].id),
+                        json(&st.lot_live(l, now)),
+                    ));
                 }
                 if all || dirty.bays.contains(&l) {
-                    out.push((topic::live_bays(&d.id, &d.lots[l].id), json(&st.bays_live(l))));
+                    out.push((
+                        topic::live_bays(&d.id, &d.lots[l].id),
+                        json(&st.bays_live(l)),
+                    ));
                 }
             }
-            for dev in dirty.air.iter().copied().chain(if all { st.monitors.keys().copied().collect() } else { Vec::new() }) {
+            for dev in dirty.air.iter().copied().chain(if all {
+                st.monitors.keys().copied().collect()
+            } else {
+                Vec::new()
+            }) {
                 if let Some(a) = st.air_live(dev) {
                     out.push((topic::live_air(&d.id, &d.devices[dev].id), json(&a)));
                 }
             }
             for b in 0..d.buildings.len() {
                 if all || dirty.buildings.contains(&b) {
-                    out.push((topic::live_energy(&d.id, &d.buildings[b].id), json(&st.energy_live(b))));
+                    out.push((
+                        topic::live_energy(&d.id, &d.buildings[b].id),
+                        json(&st.energy_live(b)),
+                    ));
                 }
             }
             if all || !dirty.is_empty() {
@@ -165,10 +193,22 @@ async fn publish_tick(
                 continue;
             }
             let payload: Arc<str> = payload.into();
-            if client.publish(t.clone(), QoS::AtLeastOnce, true, payload.as_bytes().to_vec()).await.is_ok() {
+            if client
+                .publish(
+                    t.clone(),
+                    QoS::AtLeastOnce,
+                    true,
+                    payload.as_bytes().to_vec(),
+                )
+                .await
+                .is_ok()
+            {
                 shared.metrics.live_published.fetch_add(1, Relaxed);
             }
-            let _ = shared.live.send(LiveUpdate { topic: t.clone(), payload: payload.clone() });
+            let _ = shared.live.send(LiveUpdate {
+                topic: t.clone(),
+                payload: payload.clone(),
+            });
             last.insert(t, payload);
         }
     }

@@ -44,7 +44,11 @@ pub struct Dirty {
 impl Dirty {
     /// True if nothing changed.
     pub fn is_empty(&self) -> bool {
-        self.zones.is_empty() && self.lots.is_empty() && self.bays.is_empty() && self.air.is_empty() && self.buildings.is_empty()
+        self.zones.is_empty()
+            && self.lots.is_empty()
+            && self.bays.is_empty()
+            && self.air.is_empty()
+            && self.buildings.is_empty()
     }
 }
 
@@ -110,10 +114,15 @@ pub struct DistrictState {
 impl DistrictState {
     /// An empty state as of `now_ms`.
     pub fn new(district: Arc<District>, now_ms: i64) -> Self {
-        let lots = district.lots.iter().map(|l| LotState::new(l.counting, l.bays.len(), l.capacity)).collect();
+        let lots = district
+            .lots
+            .iter()
+            .map(|l| LotState::new(l.counting, l.bays.len(), l.capacity))
+            .collect();
         let cal = &district.calendar;
         let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
-        let next_rebaseline = (cal.last_rebaseline(now) + chrono::Duration::days(1)).timestamp_millis();
+        let next_rebaseline =
+            (cal.last_rebaseline(now) + chrono::Duration::days(1)).timestamp_millis();
         DistrictState {
             zones: vec![ZoneState::default(); district.zones.len()],
             lots,
@@ -193,8 +202,15 @@ impl DistrictState {
                 self.dirty.air.insert(dev);
             }
             (Role::Energy { building }, Measurement::Energy(e)) => {
-                let day_start = d.calendar.start_of_day(chrono::DateTime::from_timestamp_millis(ts).unwrap_or_default());
-                self.meters.entry(dev).or_default().apply(ts, e.kwh, e.kw, day_start.timestamp_millis());
+                let day_start = d
+                    .calendar
+                    .start_of_day(chrono::DateTime::from_timestamp_millis(ts).unwrap_or_default());
+                self.meters.entry(dev).or_default().apply(
+                    ts,
+                    e.kwh,
+                    e.kw,
+                    day_start.timestamp_millis(),
+                );
                 self.dirty.buildings.insert(*building);
             }
             (Role::Fire { .. }, Measurement::Fire { state }) => {
@@ -213,8 +229,17 @@ impl DistrictState {
 
     /// Closes every minute that is complete: up to `watermark − grace_ms` (the readings have
     /// moved past it) or `now_ms − close_after_ms` (the clock has), returning the rollups.
-    pub fn close_minutes(&mut self, now_ms: i64, grace_ms: i64, close_after_ms: i64) -> Vec<RollupPoint> {
-        let by_data = if self.watermark == i64::MIN { i64::MIN } else { self.watermark.min(now_ms + grace_ms) - grace_ms };
+    pub fn close_minutes(
+        &mut self,
+        now_ms: i64,
+        grace_ms: i64,
+        close_after_ms: i64,
+    ) -> Vec<RollupPoint> {
+        let by_data = if self.watermark == i64::MIN {
+            i64::MIN
+        } else {
+            self.watermark.min(now_ms + grace_ms) - grace_ms
+        };
         let target = by_data.max(now_ms - close_after_ms).div_euclid(MINUTE_MS) * MINUTE_MS;
         let mut out = Vec::new();
         if target <= self.closed_minute {
@@ -245,7 +270,13 @@ impl DistrictState {
         }
         self.counters.minutes_closed += 1;
         let mut push = |entity, id: &str, metric, value: f64| {
-            out.push(RollupPoint { entity, id: id.to_string(), metric, minute: m, value })
+            out.push(RollupPoint {
+                entity,
+                id: id.to_string(),
+                metric,
+                minute: m,
+                value,
+            })
         };
         for (i, z) in self.zones.iter_mut().enumerate() {
             let people = z.close(m);
@@ -306,7 +337,14 @@ impl DistrictState {
             .devices
             .iter()
             .enumerate()
-            .filter(|(i, dev)| self.liveness[*i].offline(now_ms, dev.interval.as_millis() as i64, missed, self.started_ms))
+            .filter(|(i, dev)| {
+                self.liveness[*i].offline(
+                    now_ms,
+                    dev.interval.as_millis() as i64,
+                    missed,
+                    self.started_ms,
+                )
+            })
             .map(|(i, _)| i)
             .collect()
     }

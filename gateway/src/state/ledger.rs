@@ -14,7 +14,12 @@ pub const MINUTE_MS: i64 = 60_000;
 /// The minute bucket of an event time: the minute *ending* at or after `ts` (a reading at
 /// exactly 10:01:00 belongs to the minute that ends at 10:01:00).
 pub fn minute_of(ts_ms: i64) -> i64 {
-    ts_ms.div_euclid(MINUTE_MS) * MINUTE_MS + if ts_ms.rem_euclid(MINUTE_MS) == 0 { 0 } else { MINUTE_MS }
+    ts_ms.div_euclid(MINUTE_MS) * MINUTE_MS
+        + if ts_ms.rem_euclid(MINUTE_MS) == 0 {
+            0
+        } else {
+            MINUTE_MS
+        }
 }
 
 /// A signed count with per-minute deltas.
@@ -89,12 +94,18 @@ impl MinuteCounts {
 
     /// Events in the `n` minutes ending at `minute` (inclusive).
     pub fn in_last(&self, minute: i64, n: i64) -> u64 {
-        self.buckets.range(minute - (n - 1) * MINUTE_MS..=minute).map(|(_, v)| v).sum()
+        self.buckets
+            .range(minute - (n - 1) * MINUTE_MS..=minute)
+            .map(|(_, v)| v)
+            .sum()
     }
 
     /// Events from `from_ms` (exclusive minute start) on.
     pub fn since(&self, from_ms: i64) -> u64 {
-        self.buckets.range(minute_of(from_ms + 1)..).map(|(_, v)| v).sum()
+        self.buckets
+            .range(minute_of(from_ms + 1)..)
+            .map(|(_, v)| v)
+            .sum()
     }
 
     /// Drops buckets older than `before_ms`.

@@ -66,13 +66,19 @@ impl LotState {
 
     /// A bay sensor's report. The ledger counts free bays.
     pub fn bay(&mut self, bay: usize, ts: i64, occupied: bool) {
-        let Some(slot) = self.bays.get_mut(bay) else { return };
+        let Some(slot) = self.bays.get_mut(bay) else {
+            return;
+        };
         self.last_ts = self.last_ts.max(ts);
         if ts < slot.1 {
             self.superseded += 1;
             return;
         }
-        let new = if occupied { BayState::Occupied } else { BayState::Free };
+        let new = if occupied {
+            BayState::Occupied
+        } else {
+            BayState::Free
+        };
         let old = std::mem::replace(slot, (new, ts)).0;
         let free_delta = i64::from(new == BayState::Free) - i64::from(old == BayState::Free);
         if free_delta != 0 {
@@ -108,13 +114,20 @@ impl LotState {
 
     /// Bays whose state is unknown.
     pub fn unknown(&self) -> u32 {
-        self.bays.iter().filter(|b| b.0 == BayState::Unknown).count() as u32
+        self.bays
+            .iter()
+            .filter(|b| b.0 == BayState::Unknown)
+            .count() as u32
     }
 
     /// Occupied spaces now (bays known occupied, or cars inside).
     pub fn occupied(&self) -> u32 {
         match self.counting {
-            LotCounting::Bays => self.bays.iter().filter(|b| b.0 == BayState::Occupied).count() as u32,
+            LotCounting::Bays => self
+                .bays
+                .iter()
+                .filter(|b| b.0 == BayState::Occupied)
+                .count() as u32,
             _ => self.capacity - self.free(),
         }
     }

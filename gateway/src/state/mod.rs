@@ -11,4 +11,4 @@ pub mod lot;
 mod snapshot;
 pub mod zone;
 
-pub use district::{Applied, DistrictState, Dirty, RollupPoint};
+pub use district::{Applied, Dirty, DistrictState, RollupPoint};

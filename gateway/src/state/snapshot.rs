@@ -21,7 +21,9 @@ impl DistrictState {
         let people = st.people();
         let density = people as f64 / zone.area_m2;
         let last_full = minute_of(now_ms.min(self.watermark.max(self.started_ms))) - MINUTE_MS;
-        let day_start = d.calendar.start_of_day(chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default());
+        let day_start = d
+            .calendar
+            .start_of_day(chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default());
         ZoneLive {
             zone: zone.id.clone(),
             ts: self.ts_text(st.last_ts.max(self.started_ms)),
@@ -50,7 +52,12 @@ impl DistrictState {
             };
             if counts {
                 any = true;
-                if !self.liveness[i].offline(now_ms, dev.interval.as_millis() as i64, missed, self.started_ms) {
+                if !self.liveness[i].offline(
+                    now_ms,
+                    dev.interval.as_millis() as i64,
+                    missed,
+                    self.started_ms,
+                ) {
                     return false;
                 }
             }
@@ -65,7 +72,11 @@ impl DistrictState {
         let st = &self.lots[l];
         let free = st.free();
         let stale_ms = lot.stale_after.as_millis() as i64;
-        let last = if st.last_ts == i64::MIN { self.started_ms } else { st.last_ts };
+        let last = if st.last_ts == i64::MIN {
+            self.started_ms
+        } else {
+            st.last_ts
+        };
         let status = if now_ms - last > stale_ms || lot.counting == LotCounting::None {
             LotStatus::Stale
         } else if free == 0 {
@@ -79,14 +90,22 @@ impl DistrictState {
             .enumerate()
             .map(|(li, level)| {
                 let free = if lot.counting == LotCounting::Bays {
-                    lot.bays.iter().zip(&st.bays).filter(|(b, s)| b.level == li && s.0 == BayState::Free).count() as u32
+                    lot.bays
+                        .iter()
+                        .zip(&st.bays)
+                        .filter(|(b, s)| b.level == li && s.0 == BayState::Free)
+                        .count() as u32
                 } else if lot.levels.len() == 1 {
                     free
                 } else {
                     // Entrance counters see the lot as a whole: share the free spaces by capacity.
                     (free as u64 * level.capacity as u64 / lot.capacity.max(1) as u64) as u32
                 };
-                LevelLive { level: level.id.clone(), total: level.capacity, free }
+                LevelLive {
+                    level: level.id.clone(),
+                    total: level.capacity,
+                    free,
+                }
             })
             .collect();
         let m = minute_of(now_ms.min(self.watermark.max(self.started_ms)));
@@ -126,9 +145,16 @@ impl DistrictState {
             zone: device.zone.map(|z| self.district.zones[z].id.clone()),
             ts: self.ts_text(m.last_ts),
             aqi: report.and_then(|r| r.aqi),
-            level: level.map(|l| serde_json::to_value(l).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+            level: level.map(|l| {
+                serde_json::to_value(l)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            }),
             level_zh: level.map(|l| l.name_zh().to_string()),
-            primary: report.map(|r| r.primary.iter().map(|p| p.code().to_string()).collect()).unwrap_or_default(),
+            primary: report
+                .map(|r| r.primary.iter().map(|p| p.code().to_string()).collect())
+                .unwrap_or_default(),
             pm25: m.latest.pm25,
             pm10: m.latest.pm10,
             co2: m.latest.co2,
@@ -161,11 +187,19 @@ impl DistrictState {
     pub fn summary(&self, now_ms: i64, active_alerts: u32) -> Summary {
         let d = &self.district;
         let m = minute_of(now_ms.min(self.watermark.max(self.started_ms)));
-        let mut heat: Vec<(String, u64)> =
-            d.zones.iter().zip(&self.zones).map(|(z, s)| (z.id.clone(), s.ins.in_last(m, 60))).collect();
+        let mut heat: Vec<(String, u64)> = d
+            .zones
+            .iter()
+            .zip(&self.zones)
+            .map(|(z, s)| (z.id.clone(), s.ins.in_last(m, 60)))
+            .collect();
         heat.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let day_start = d.calendar.start_of_day(chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default());
-        let (kw, kwh) = (0..d.buildings.len()).map(|b| self.building_energy(b)).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+        let day_start = d
+            .calendar
+            .start_of_day(chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default());
+        let (kw, kwh) = (0..d.buildings.len())
+            .map(|b| self.building_energy(b))
+            .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
         let aqi = self
             .monitors
             .iter()
@@ -187,7 +221,11 @@ impl DistrictState {
             heat_zones: heat
                 .into_iter()
                 .enumerate()
-                .map(|(i, (zone, v))| HeatZone { zone, visits_last_hour: v, rank: i as u32 + 1 })
+                .map(|(i, (zone, v))| HeatZone {
+                    zone,
+                    visits_last_hour: v,
+                    rank: i as u32 + 1,
+                })
                 .collect(),
         }
     }

@@ -50,7 +50,11 @@ impl ZoneState {
         if self.area.is_empty() {
             self.net.live().max(0) as u32
         } else {
-            self.area.values().filter_map(|h| h.back()).map(|&(_, c)| c).sum()
+            self.area
+                .values()
+                .filter_map(|h| h.back())
+                .map(|&(_, c)| c)
+                .sum()
         }
     }
 

@@ -29,9 +29,12 @@ pub struct Replayed {
 impl Reader {
     /// Opens the store in `dir` for reading (the writer must have created it).
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open_with_flags(dir.join(schema::FILE), OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let conn =
+            Connection::open_with_flags(dir.join(schema::FILE), OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Ok(Reader { conn: Mutex::new(conn) })
+        Ok(Reader {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -52,7 +55,11 @@ impl Reader {
         step_ms: i64,
     ) -> Result<Vec<(i64, f64)>, StoreError> {
         let step = step_ms.max(60_000);
-        let agg = if matches!(metric, "in" | "out" | "entries" | "exits") { "SUM" } else { "AVG" };
+        let agg = if matches!(metric, "in" | "out" | "entries" | "exits") {
+            "SUM"
+        } else {
+            "AVG"
+        };
         let sql = format!(
             "SELECT ((minute - 1) / ?6) * ?6 + ?6 AS bucket, {agg}(value) FROM rollup
              WHERE district = ?1 AND entity = ?2 AND id = ?3 AND metric = ?4 AND minute BETWEEN ?5 AND ?7
@@ -60,7 +67,9 @@ impl Reader {
         );
         let conn = self.conn();
         let mut st = conn.prepare_cached(&sql)?;
-        let rows = st.query_map(params![district, entity, id, metric, from, step, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = st.query_map(params![district, entity, id, metric, from, step, to], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -77,13 +86,17 @@ impl Reader {
 
     /// Readings stored in total.
     pub fn reading_count(&self) -> Result<i64, StoreError> {
-        Ok(self.conn().query_row("SELECT COUNT(*) FROM reading", [], |r| r.get(0))?)
+        Ok(self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM reading", [], |r| r.get(0))?)
     }
 
     /// Dead letters per reason.
     pub fn deadletters_per_reason(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let conn = self.conn();
-        let mut st = conn.prepare_cached("SELECT reason, COUNT(*) FROM deadletter GROUP BY reason ORDER BY reason")?;
+        let mut st = conn.prepare_cached(
+            "SELECT reason, COUNT(*) FROM deadletter GROUP BY reason ORDER BY reason",
+        )?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -99,12 +112,18 @@ impl Reader {
         let mut n = 0;
         while let Some(row) = rows.next()? {
             let value: String = row.get(4)?;
-            let Ok(value) = serde_json::from_str::<Measurement>(&value) else { continue };
+            let Ok(value) = serde_json::from_str::<Measurement>(&value) else {
+                continue;
+            };
             let seq: Option<i64> = row.get(3)?;
             each(Replayed {
                 district: row.get(0)?,
                 device: row.get(1)?,
-                reading: Reading { ts_ms: row.get(2)?, seq: seq.map(|s| s as u64), value },
+                reading: Reading {
+                    ts_ms: row.get(2)?,
+                    seq: seq.map(|s| s as u64),
+                    value,
+                },
             });
             n += 1;
         }

@@ -22,7 +22,10 @@ pub const FILE: &str = "gateway.sqlite";
 
 /// Opens (creating if needed) the store in `dir`.
 pub fn open(dir: &Path) -> Result<Connection, StoreError> {
-    std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder { path: dir.to_path_buf(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let conn = Connection::open(dir.join(FILE))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;

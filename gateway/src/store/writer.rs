@@ -110,7 +110,12 @@ pub fn start_writer(
     let handle = std::thread::Builder::new()
         .name("store-writer".into())
         .spawn(move || {
-            let mut w = Writer { conn, devices: HashMap::new(), metrics: m, acks };
+            let mut w = Writer {
+                conn,
+                devices: HashMap::new(),
+                metrics: m,
+                acks,
+            };
             w.run(rx, batch_rows.max(1));
         })
         .expect("spawn store writer");
@@ -135,7 +140,9 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.metrics.store_queue.fetch_sub(batch.len() as i64, Relaxed);
+            self.metrics
+                .store_queue
+                .fetch_sub(batch.len() as i64, Relaxed);
             self.commit(&mut batch);
         }
     }
@@ -148,7 +155,9 @@ impl Writer {
         let result = (|| -> rusqlite::Result<()> {
             let tx = self.conn.transaction()?;
             {
-                let mut ins = tx.prepare_cached("INSERT INTO reading (ts, device, seq, value) VALUES (?1, ?2, ?3, ?4)")?;
+                let mut ins = tx.prepare_cached(
+                    "INSERT INTO reading (ts, device, seq, value) VALUES (?1, ?2, ?3, ?4)",
+                )?;
                 let mut dl = tx.prepare_cached(
                     "INSERT INTO deadletter (received, district, topic, reason, detail, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
@@ -157,29 +166,58 @@ impl Writer {
                 )?;
                 for msg in batch.drain(..) {
                     match msg {
-                        StoreMsg::Reading { district, device, kind, ts, seq, value, ack } => {
+                        StoreMsg::Reading {
+                            district,
+                            device,
+                            kind,
+                            ts,
+                            seq,
+                            value,
+                            ack,
+                        } => {
                             let id = device_id(&tx, &mut self.devices, district, device, kind)?;
                             ins.execute(params![ts, id, seq.map(|s| s as i64), value])?;
                             rows += 1;
                             acks.extend(ack);
                         }
-                        StoreMsg::DeadLetter { received, district, topic, reason, detail, payload, ack } => {
-                            dl.execute(params![received, district, topic, reason, detail, payload])?;
+                        StoreMsg::DeadLetter {
+                            received,
+                            district,
+                            topic,
+                            reason,
+                            detail,
+                            payload,
+                            ack,
+                        } => {
+                            dl.execute(params![
+                                received, district, topic, reason, detail, payload
+                            ])?;
                             rows += 1;
                             acks.extend(ack);
                         }
                         StoreMsg::AckOnly(a) => acks.push(a),
                         StoreMsg::Rollups(district, points) => {
                             for p in &points {
-                                roll.execute(params![&*district, p.entity, p.id, p.metric, p.minute, p.value])?;
+                                roll.execute(params![
+                                    &*district, p.entity, p.id, p.metric, p.minute, p.value
+                                ])?;
                             }
                             self.metrics.rollups.fetch_add(points.len() as u64, Relaxed);
                             rows += points.len();
                         }
-                        StoreMsg::Prune { raw_before, rollup_before } => {
+                        StoreMsg::Prune {
+                            raw_before,
+                            rollup_before,
+                        } => {
                             tx.execute("DELETE FROM reading WHERE ts < ?1", params![raw_before])?;
-                            tx.execute("DELETE FROM rollup WHERE minute < ?1", params![rollup_before])?;
-                            tx.execute("DELETE FROM deadletter WHERE received < ?1", params![raw_before])?;
+                            tx.execute(
+                                "DELETE FROM rollup WHERE minute < ?1",
+                                params![rollup_before],
+                            )?;
+                            tx.execute(
+                                "DELETE FROM deadletter WHERE received < ?1",
+                                params![raw_before],
+                            )?;
                         }
                         StoreMsg::Flush(done) => flushes.push(done),
                     }
@@ -189,7 +227,8 @@ impl Writer {
         })();
         match result {
             Ok(()) => {
-                self.metrics.commit(rows, started.elapsed().as_micros() as u64);
+                self.metrics
+                    .commit(rows, started.elapsed().as_micros() as u64);
                 if !acks.is_empty() {
                     self.metrics.acks.fetch_add(acks.len() as u64, Relaxed);
                     let _ = self.acks.send(acks);

@@ -25,17 +25,50 @@ fn line_counters_move_people_between_zones_exactly_per_minute() {
     let fc1 = d.device_idx("fc-1").unwrap();
     let fc2 = d.device_idx("fc-2").unwrap();
     let mut s = DistrictState::new(d.clone(), T0 - M);
-    assert_eq!(s.apply(fc1, &r(DeviceKind::Footfall, &format!(r#"{{"ts":{},"seq":1,"in":10,"out":0}}"#, T0))), Applied::Accepted);
+    assert_eq!(
+        s.apply(
+            fc1,
+            &r(
+                DeviceKind::Footfall,
+                &format!(r#"{{"ts":{},"seq":1,"in":10,"out":0}}"#, T0)
+            )
+        ),
+        Applied::Accepted
+    );
     // Minute 2 arrives before the rest of minute 1 (reordering).
-    s.apply(fc2, &r(DeviceKind::Footfall, &format!(r#"{{"ts":{},"seq":2,"in":1,"out":0}}"#, T0 + M)));
-    s.apply(fc2, &r(DeviceKind::Footfall, &format!(r#"{{"ts":{},"seq":1,"in":4,"out":1}}"#, T0)));
+    s.apply(
+        fc2,
+        &r(
+            DeviceKind::Footfall,
+            &format!(r#"{{"ts":{},"seq":2,"in":1,"out":0}}"#, T0 + M),
+        ),
+    );
+    s.apply(
+        fc2,
+        &r(
+            DeviceKind::Footfall,
+            &format!(r#"{{"ts":{},"seq":1,"in":4,"out":1}}"#, T0),
+        ),
+    );
     // A redelivery is a duplicate.
-    assert_eq!(s.apply(fc2, &r(DeviceKind::Footfall, &format!(r#"{{"ts":{},"seq":1,"in":4,"out":1}}"#, T0))), Applied::Duplicate);
+    assert_eq!(
+        s.apply(
+            fc2,
+            &r(
+                DeviceKind::Footfall,
+                &format!(r#"{{"ts":{},"seq":1,"in":4,"out":1}}"#, T0)
+            )
+        ),
+        Applied::Duplicate
+    );
     assert_eq!(s.zones[0].people(), 10 - 4 + 1 - 1);
     assert_eq!(s.zones[1].people(), 4);
     let rollups = s.close_minutes(T0 + 2 * M, 0, 10 * M);
     let people = |zone: &str, minute: i64| {
-        rollups.iter().find(|p| p.id == zone && p.metric == "people" && p.minute == minute).map(|p| p.value)
+        rollups
+            .iter()
+            .find(|p| p.id == zone && p.metric == "people" && p.minute == minute)
+            .map(|p| p.value)
     };
     assert_eq!(people("west", T0), Some(7.0));
     assert_eq!(people("east", T0), Some(3.0));
@@ -48,7 +81,13 @@ fn wrong_shape_is_refused() {
     let d = mini();
     let fc1 = d.device_idx("fc-1").unwrap();
     let mut s = DistrictState::new(d, T0);
-    let a = s.apply(fc1, &r(DeviceKind::Footfall, &format!(r#"{{"ts":{},"count":3}}"#, T0)));
+    let a = s.apply(
+        fc1,
+        &r(
+            DeviceKind::Footfall,
+            &format!(r#"{{"ts":{},"count":3}}"#, T0),
+        ),
+    );
     assert!(matches!(a, Applied::WrongShape(m) if m.contains("line counter")));
 }
 
@@ -57,7 +96,13 @@ fn bays_and_offline_devices() {
     let d = mini();
     let mut s = DistrictState::new(d.clone(), T0);
     for (i, occ) in [("ps-1", true), ("ps-2", false), ("ps-3", false)] {
-        s.apply(d.device_idx(i).unwrap(), &r(DeviceKind::Parking, &format!(r#"{{"ts":{},"occupied":{occ}}}"#, T0)));
+        s.apply(
+            d.device_idx(i).unwrap(),
+            &r(
+                DeviceKind::Parking,
+                &format!(r#"{{"ts":{},"occupied":{occ}}}"#, T0),
+            ),
+        );
     }
     let live = s.lot_live(0, T0);
     assert_eq!((live.free, live.occupied, live.total), (2, 1, 3));
@@ -65,6 +110,9 @@ fn bays_and_offline_devices() {
     // Ten minutes later with nothing else heard, footfall counters (60 s interval, 3 missed) are offline.
     let off = s.offline_devices(T0 + 10 * M);
     assert!(off.contains(&d.device_idx("fc-1").unwrap()));
-    assert!(!off.contains(&d.device_idx("ps-1").unwrap()), "bay sensors heartbeat every 4 h");
+    assert!(
+        !off.contains(&d.device_idx("ps-1").unwrap()),
+        "bay sensors heartbeat every 4 h"
+    );
     assert!(s.zone_live(0, T0 + 10 * M).stale);
 }
