@@ -16,7 +16,11 @@ use gateway::config::{BrokerConfig, GatewayConfig};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn peak_rss_mib() -> f64 {
@@ -42,12 +46,23 @@ async fn publish(port: u16, devices: &[(String, String)], n: usize, base_ts: i64
             }
         }
     });
-    let topics: Vec<String> = devices.iter().map(|(d, dev)| topic::sensor(d, district::DeviceKind::Footfall, dev)).collect();
+    let topics: Vec<String> = devices
+        .iter()
+        .map(|(d, dev)| topic::sensor(d, district::DeviceKind::Footfall, dev))
+        .collect();
     for i in 0..n {
         let k = i % topics.len();
         let seq = i / topics.len() + 1;
-        let payload = format!(r#"{{"ts":{},"seq":{seq},"in":{},"out":{}}}"#, base_ts + seq as i64, i % 5, i % 3);
-        client.publish(topics[k].clone(), QoS::AtLeastOnce, false, payload).await.unwrap();
+        let payload = format!(
+            r#"{{"ts":{},"seq":{seq},"in":{},"out":{}}}"#,
+            base_ts + seq as i64,
+            i % 5,
+            i % 3
+        );
+        client
+            .publish(topics[k].clone(), QoS::AtLeastOnce, false, payload)
+            .await
+            .unwrap();
     }
     // Let the event loop drain its queue before the caller stops measuring.
     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -59,7 +74,10 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let scale: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1);
-    let hubin = district::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/districts/hubin.toml"))?;
+    let hubin = district::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config/districts/hubin.toml"
+    ))?;
     let districts = district::scale::replicate(&hubin, scale);
     let devices: Vec<(String, String)> = districts
         .iter()
@@ -126,12 +144,33 @@ async fn main() -> anyhow::Result<()> {
     let commit_max_ms = m.store_commit_us_max.load(Relaxed) as f64 / 1000.0;
     gw.shutdown().await;
     let stored = gateway::store::Reader::open(dir.path())?.reading_count()?;
-    println!("readings: {n}, districts: {scale}, devices publishing: {}", devices.len());
-    println!("bare broker pass-through: {:.0} readings/s", n as f64 / ref_s);
-    println!("gateway (stored and acked): {:.0} readings/s", n as f64 / gw_s);
+    println!(
+        "readings: {n}, districts: {scale}, devices publishing: {}",
+        devices.len()
+    );
+    println!(
+        "bare broker pass-through: {:.0} readings/s",
+        n as f64 / ref_s
+    );
+    println!(
+        "gateway (stored and acked): {:.0} readings/s",
+        n as f64 / gw_s
+    );
     println!("ratio: {:.2}", ref_s / gw_s);
-    println!("accepted: {accepted}, stored: {stored}, lost: {}", n as i64 - stored);
-    println!("commits: {commits}, mean {:.2} ms, max {:.2} ms, rows per commit {:.0}", commit_mean_ms, commit_max_ms, n as f64 / commits as f64);
-    println!("peak RSS: {:.0} MiB (before the gateway started: {:.0} MiB)", peak_rss_mib(), rss_before);
+    println!(
+        "accepted: {accepted}, stored: {stored}, lost: {}",
+        n as i64 - stored
+    );
+    println!(
+        "commits: {commits}, mean {:.2} ms, max {:.2} ms, rows per commit {:.0}",
+        commit_mean_ms,
+        commit_max_ms,
+        n as f64 / commits as f64
+    );
+    println!(
+        "peak RSS: {:.0} MiB (before the gateway started: {:.0} MiB)",
+        peak_rss_mib(),
+        rss_before
+    );
     Ok(())
 }

@@ -3,6 +3,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use anyhow::Context;
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use district::clock::Clock;
+
+use crate::config::GatewayConfig;
+
 /// Options of the demo.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
@@ -24,7 +30,7 @@ pub struct DemoArgs {
     /// Simulated start, RFC 3339 with offset (default: today 09:00 in the district's time zone).
     #[arg(long)]
     pub start: Option<String>,
-    /// Simulator scenario file (default: the drill scenario shipped with the simulator).
+    /// Simulator scenario file (fires, crowd surges, pollution, silent devices, malformed bursts).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
     /// Stop after this much simulated time (default: run until Ctrl-C).
@@ -33,6 +39,79 @@ pub struct DemoArgs {
 }
 
 /// Runs the demo until Ctrl-C or `--duration`.
-pub async fn demo(_args: DemoArgs) -> anyhow::Result<()> {
-    anyhow::bail!("demo: the simulator is not wired in yet")
+pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
+    let path = a
+        .district
+        .clone()
+        .unwrap_or_else(crate::cli::example_district);
+    let d = district::load(&path)?;
+    let start: DateTime<FixedOffset> = match &a.start {
+        Some(s) => DateTime::parse_from_rfc3339(s)
+            .with_context(|| format!("--start \"{s}\" is not RFC 3339 with an offset"))?,
+        None => {
+            let tz = d.calendar.timezone;
+            let today = Utc::now().with_timezone(&tz).date_naive();
+            let nine = tz
+                .from_local_datetime(&today.and_hms_opt(9, 0, 0).expect("valid time"))
+                .earliest()
+                .context("no 09:00 today in the district's time zone")?;
+            nine.fixed_offset()
+        }
+    };
+    let clock = Clock::simulated(start.with_timezone(&Utc), a.speed);
+    let mut cfg = GatewayConfig::default();
+    cfg.broker.listen = a.mqtt_addr;
+    cfg.http.listen = a.http_addr;
+    cfg.store.data_dir = a.data_dir.clone();
+    let gw = crate::Gateway::start(cfg, vec![d.clone()], clock).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let sim = sensors_sim::SimOptions {
+        config: path.clone(),
+        broker: gw.mqtt_addr.clone(),
+        speed: sensors_sim::Speed::Factor(a.speed),
+        start: Some(start),
+        duration: a
+            .duration
+            .as_deref()
+            .map(humantime::parse_duration)
+            .transpose()
+            .context("--duration")?,
+        scenario: a.scenario.clone(),
+        shutdown: Some(stop_rx),
+        ..Default::default()
+    };
+    let sim_task = tokio::spawn(sensors_sim::run(sim, clock));
+    println!(
+        "district demo: {} ({} / {}), simulated from {start} at {}x",
+        d.id, d.names.zh, d.names.en, a.speed
+    );
+    println!(
+        "  MQTT     mqtt://{}        try: mosquitto_sub -p {} -t 'district/{}/live/#' -v",
+        gw.mqtt_addr,
+        a.mqtt_addr.port(),
+        d.id
+    );
+    println!(
+        "  API      http://{}/api/v1/districts/{}/summary",
+        gw.http_addr, d.id
+    );
+    println!("           http://{}/api/v1/districts/{}/zones   .../lots   .../air   .../energy   /metrics", gw.http_addr, d.id);
+    println!("  WS       ws://{}/api/v1/ws", gw.http_addr);
+    println!("  data     {}", a.data_dir.display());
+    println!("  twin     not built yet (see the README's status)");
+    println!("Ctrl-C stops the demo.");
+    let mut sim_task = sim_task;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => { r?; }
+        r = &mut sim_task => {
+            match r {
+                Ok(Ok(summary)) => println!("simulation finished: {summary:?}"),
+                Ok(Err(e)) => eprintln!("simulator stopped: {e:#}"),
+                Err(e) => eprintln!("simulator task failed: {e}"),
+            }
+        }
+    }
+    let _ = stop_tx.send(true);
+    gw.shutdown().await;
+    Ok(())
 }
