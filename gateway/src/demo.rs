@@ -18,7 +18,8 @@ pub struct DemoArgs {
     /// API address.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
-    /// Data folder (default: ./data/demo).
+    /// Data folder (default: ./data/demo). The demo starts it afresh each run: the simulated
+    /// day restarts, so yesterday's demo readings would otherwise collide with today's.
     #[arg(long, default_value = "data/demo")]
     pub data_dir: PathBuf,
     /// District file (default: the example Hubin district).
@@ -59,6 +60,11 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         }
     };
     let clock = Clock::simulated(start.with_timezone(&Utc), a.speed);
+    if a.data_dir.join(crate::store::schema::FILE).exists() {
+        for f in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(a.data_dir.join(format!("{}{f}", crate::store::schema::FILE)));
+        }
+    }
     let mut cfg = GatewayConfig::default();
     cfg.broker.listen = a.mqtt_addr;
     cfg.http.listen = a.http_addr;

@@ -100,7 +100,7 @@ impl Air {
             monitors.push(Monitor {
                 indoor,
                 zone: dev.zone,
-                so2_co: !indoor && hash_str(seed, &dev.id) % 2 == 0,
+                so2_co: !indoor && hash_str(seed, &dev.id).is_multiple_of(2),
                 pm10_ratio: random::uniform(layout, 1.5, 1.9),
                 noise: 0.0,
                 last_ms: start_ms,
@@ -193,7 +193,7 @@ impl Air {
             0,
         );
         field_f(body, "no2", (12.0 + 48.0 * traffic) * noise, 0);
-        let sun = diurnal::ozone(h) * (0.6 + 0.05 * MONTH_TEMP_C[now.month0]);
+        let sun = diurnal::ozone(h) * (0.4 + 0.04 * MONTH_TEMP_C[now.month0]);
         field_f(body, "o3", (18.0 + 110.0 * sun) / noise, 0);
         if mon.so2_co {
             field_f(body, "so2", (5.0 + 3.0 * traffic) * noise, 0);

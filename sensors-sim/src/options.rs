@@ -134,7 +134,7 @@ impl SimOptions {
     /// start; the simulator then runs ahead of it.
     pub fn clock(&self) -> Clock {
         match (self.start, self.speed) {
-            (None, Speed::Factor(x)) if x == 1.0 => Clock::wall(),
+            (None, Speed::Factor(1.0)) => Clock::wall(),
             (start, Speed::Factor(x)) => {
                 Clock::simulated(start.map_or_else(Utc::now, |s| s.with_timezone(&Utc)), x)
             }
@@ -191,7 +191,7 @@ pub struct Cli {
     /// QoS of readings, 0 or 1 (the truth is always QoS 1, retained).
     #[arg(long, value_name = "0|1", default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=1))]
     pub qos: u8,
-    /// MQTT client id [default: sensors-sim-<seed>].
+    /// MQTT client id [default: sensors-sim-SEED].
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
     /// Append every injected malformed message to FILE as JSON Lines (topic, payload_len,

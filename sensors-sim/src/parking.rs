@@ -1,7 +1,7 @@
 //! Car parks: cars arriving ahead of the footfall, staying a while, leaving.
 //!
 //! Arrivals follow the footfall profile 45 minutes ahead (cars come 30–60 minutes before the
-//! people peaks), scaled so that a lot would be about 62% full at a workday peak (×1.4 at
+//! people peaks), scaled so that a lot is about two-thirds full at a workday peak (×1.4 at
 //! weekends, ×1.7 on holidays, when lots fill up and cars are turned away). Most cars stay
 //! 1.5–3 h, one in seven 4–9 h.
 //!
@@ -22,7 +22,7 @@ use district::{District, LotCounting, Role};
 use crate::random::{self, SimRng};
 
 /// Lot occupancy at the workday footfall peak, before the per-lot weight.
-const PEAK_OCCUPANCY: f64 = 0.62;
+const PEAK_OCCUPANCY: f64 = 0.75;
 /// How far ahead of the footfall the cars come, hours.
 const LEAD_H: f64 = 0.75;
 /// Share of bays taken overnight in bay-sensor lots at the start.

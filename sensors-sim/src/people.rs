@@ -1,14 +1,15 @@
 //! Zone populations and the crossings of the line counters that move people between them.
 //!
 //! Every zone starts empty. Each zone has a target population that follows the day
-//! ([`crate::diurnal::people`] × the kind of day × the zone's peak, plus any crowd surge), and
-//! each simulated second:
+//! ([`crate::diurnal::people`] × the kind of day × the zone's peak, plus any crowd surge, whose
+//! people are pushed in through the zone's doors over its ramp), and each simulated second:
 //! - people leave each zone at a rate of `people / dwell` (faster when the zone is above its
 //!   target), through the zone's line counters, preferring neighbours below their target and
 //!   the outside when the neighbours are full;
 //! - people arrive from outside through the district's entrance counters at a rate that
-//!   replaces the zone's leavers and closes its gap to the target (a zone without an entrance
-//!   of its own is fed through the entrances of its nearest zones that have one);
+//!   replaces the zone's leavers to the outside and closes its gap to the target; a zone
+//!   without an entrance of its own is reached through the nearest zones that have one, the
+//!   arrivals crossing every counter on the way within the step;
 //! - a zone that no line counter touches (an area-counted zone without doors, or an uncounted
 //!   one) gains and loses people directly from and to the outside.
 //!
@@ -21,6 +22,10 @@ use district::{District, Role, Side};
 
 use crate::random::{self, SimRng};
 
+mod surge;
+
+pub use surge::{Surge, SurgeSize};
+
 /// A zone's peak population on a workday, as a share of its safe capacity. The capacity is
 /// defined at about 2 persons/m² of walking space, so this is about 0.9 persons/m² of walking
 /// space (×1.4 at weekends, ×1.7 on holidays).
@@ -32,53 +37,10 @@ const PREF_OUTSIDE: f64 = 1.0;
 /// Leaving rate boost per unit of excess over the target (excess capped at `EXCESS_MAX`).
 const EXCESS_GAIN: f64 = 3.0;
 const EXCESS_MAX: f64 = 3.0;
-/// Arrival boost per unit of need.
-const ARRIVAL_GAIN: f64 = 2.0;
+/// Arrivals close a zone's gap to its target with this time constant, seconds.
+const FILL_S: f64 = 600.0;
 /// Populations are compared with targets relative to at least this many people.
 const FLOOR: f64 = 10.0;
-
-/// How big a crowd surge is.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum SurgeSize {
-    /// Extra people on top of the normal target.
-    People(u32),
-    /// The target is raised to at least this density (persons/m² of the zone's area).
-    Density(f64),
-}
-
-/// A crowd surge: extra people pushed into a zone over a ramp, held, then leaving over a ramp.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Surge {
-    /// Zone index.
-    pub zone: usize,
-    /// Start, epoch ms.
-    pub start_ms: i64,
-    /// Ramp up (and down) time, ms.
-    pub ramp_ms: i64,
-    /// Time held at full size, ms.
-    pub hold_ms: i64,
-    /// Size.
-    pub size: SurgeSize,
-}
-
-impl Surge {
-    /// 0 before and after, 1 while held, linear on the ramps.
-    fn factor(&self, t: i64) -> f64 {
-        let ramp = self.ramp_ms.max(1) as f64;
-        let d = (t - self.start_ms) as f64;
-        let up_end = ramp;
-        let hold_end = up_end + self.hold_ms as f64;
-        if d <= 0.0 || d >= hold_end + ramp {
-            0.0
-        } else if d < up_end {
-            d / ramp
-        } else if d <= hold_end {
-            1.0
-        } else {
-            1.0 - (d - hold_end) / ramp
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 struct ZoneSim {
@@ -94,7 +56,6 @@ struct ZoneSim {
 /// A line counter's pending counts.
 #[derive(Debug, Clone)]
 struct LineSim {
-    enters: u32,
     pending_in: u32,
     pending_out: u32,
 }
@@ -107,18 +68,29 @@ struct Route {
     to: Option<u32>,
 }
 
+/// How arrivals reach a zone: an entrance counter (from outside) into `via[0]`, then through
+/// the zones of `via` (the last one is the destination).
+#[derive(Debug, Clone)]
+struct Path {
+    entrance: u32,
+    via: Vec<u32>,
+}
+
 /// The people of one district.
 #[derive(Debug, Clone)]
 pub(crate) struct People {
     zones: Vec<ZoneSim>,
     lines: Vec<LineSim>,
     exits: Vec<Vec<Route>>,
-    /// Entrance counters (from outside) that carry each zone's arrivals.
-    entries: Vec<Vec<u32>>,
+    /// How each zone's arrivals come in.
+    paths: Vec<Vec<Path>>,
+    /// Share of each zone's leavers that leave the district (at neutral preferences).
+    outside_share: Vec<f64>,
     surges: Vec<Surge>,
     need: Vec<f64>,
     pref: Vec<f64>,
     out_rate: Vec<f64>,
+    push: Vec<f64>,
 }
 
 impl People {
@@ -137,7 +109,6 @@ impl People {
             let l = lines.len() as u32;
             slot[i] = l;
             lines.push(LineSim {
-                enters: enters as u32,
                 pending_in: 0,
                 pending_out: 0,
             });
@@ -165,8 +136,15 @@ impl People {
                 None => own_entrances[enters].push(l),
             }
         }
-        let entries = (0..n)
-            .map(|z| nearest_entrances(z, &own_entrances, &neighbours))
+        let paths = (0..n)
+            .map(|z| arrival_paths(z, &own_entrances, &neighbours))
+            .collect();
+        let outside_share = exits
+            .iter()
+            .map(|e: &Vec<Route>| match e.len() {
+                0 => 1.0, // no doors: everyone leaving leaves the district
+                n => e.iter().filter(|r| r.to.is_none()).count() as f64 / n as f64,
+            })
             .collect();
         let zones = d
             .zones
@@ -185,11 +163,13 @@ impl People {
             zones,
             lines,
             exits,
-            entries,
+            paths,
+            outside_share,
             surges: Vec::new(),
             need: vec![0.0; n],
             pref: vec![1.0; n],
             out_rate: vec![0.0; n],
+            push: vec![0.0; n],
         }
     }
 
@@ -221,7 +201,8 @@ impl People {
     pub fn step(&mut self, t_ms: i64, dt_s: f64, level: f64, rng: &mut SimRng) {
         let n = self.zones.len();
         for z in 0..n {
-            let target = self.target_at(z, t_ms, level);
+            let (target, push) = self.target_at(z, t_ms, level);
+            self.push[z] = push;
             let zs = &mut self.zones[z];
             zs.target = target;
             let pop = zs.pop as f64;
@@ -263,7 +244,9 @@ impl People {
         }
         for z in 0..n {
             let zs = &self.zones[z];
-            let rate = zs.target / zs.dwell_s * (1.0 + ARRIVAL_GAIN * self.need[z]).max(0.0) * dt_s;
+            let replace = zs.target * self.outside_share[z] / zs.dwell_s;
+            let fill = (zs.target - zs.pop as f64) / FILL_S;
+            let rate = (replace + fill + self.push[z]).max(0.0) * dt_s;
             if rate <= 0.0 {
                 continue;
             }
@@ -272,60 +255,110 @@ impl People {
                 self.zones[z].pop += k;
                 continue;
             }
-            let doors = self.entries[z].len();
-            for i in 0..doors {
-                let l = self.entries[z][i] as usize;
-                let k = random::poisson(rng, rate / doors as f64);
+            let n_paths = self.paths[z].len();
+            for p in 0..n_paths {
+                let k = random::poisson(rng, rate / n_paths as f64);
                 if k > 0 {
-                    self.lines[l].pending_in += k;
-                    let enters = self.lines[l].enters as usize;
-                    self.zones[enters].pop += k;
+                    self.arrive(z, p, k, rng);
                 }
             }
         }
     }
 
-    fn target_at(&self, z: usize, t_ms: i64, level: f64) -> f64 {
-        let zs = &self.zones[z];
-        let mut target = zs.peak * level;
-        for s in self.surges.iter().filter(|s| s.zone == z) {
-            let f = s.factor(t_ms);
-            if f > 0.0 {
-                target = match s.size {
-                    SurgeSize::People(n) => target + f * n as f64,
-                    SurgeSize::Density(d) => target.max(f * d * zs.area_m2),
-                };
+    /// `k` people arrive along path `p` of zone `z`, crossing every counter on the way.
+    fn arrive(&mut self, z: usize, p: usize, k: u32, rng: &mut SimRng) {
+        let path = &self.paths[z][p];
+        self.lines[path.entrance as usize].pending_in += k;
+        for w in path.via.windows(2) {
+            let (from, to) = (w[0] as usize, w[1]);
+            let doors = self.exits[from].iter().filter(|r| r.to == Some(to)).count();
+            let pick = random::index(rng, doors);
+            let r = *self.exits[from]
+                .iter()
+                .filter(|r| r.to == Some(to))
+                .nth(pick)
+                .expect("a door");
+            let line = &mut self.lines[r.line as usize];
+            if r.inward {
+                line.pending_in += k;
+            } else {
+                line.pending_out += k;
             }
         }
-        target
+        self.zones[z].pop += k;
+    }
+
+    /// A zone's target at `t_ms`, and how fast surges push people in (people/s).
+    fn target_at(&self, z: usize, t_ms: i64, level: f64) -> (f64, f64) {
+        let zs = &self.zones[z];
+        let base = zs.peak * level;
+        let (mut target, mut push) = (base, 0.0);
+        for s in self.surges.iter().filter(|s| s.zone == z) {
+            let f = s.factor(t_ms);
+            if f <= 0.0 {
+                continue;
+            }
+            let full = match s.size {
+                SurgeSize::People(n) => n as f64,
+                SurgeSize::Density(d) => (d * zs.area_m2 - base).max(0.0),
+            };
+            target += f * full;
+            if s.rising(t_ms) {
+                push += full / (s.ramp_ms.max(1) as f64 / 1000.0);
+            }
+        }
+        (target, push)
     }
 }
 
-/// The entrance counters that feed zone `z`: its own, else those of the nearest zones (by
-/// counted doors) that have some.
-fn nearest_entrances(z: usize, own: &[Vec<u32>], neighbours: &[Vec<usize>]) -> Vec<u32> {
+/// How arrivals reach zone `z`: through its own entrance counters, else through those of the
+/// nearest zones (fewest doors away) that have some, then zone by zone to `z`.
+fn arrival_paths(z: usize, own: &[Vec<u32>], neighbours: &[Vec<usize>]) -> Vec<Path> {
     if !own[z].is_empty() {
-        return own[z].clone();
+        return own[z]
+            .iter()
+            .map(|&l| Path {
+                entrance: l,
+                via: vec![z as u32],
+            })
+            .collect();
     }
-    let mut seen = vec![false; own.len()];
-    seen[z] = true;
+    // Breadth-first from z; `towards[y]` is the next zone from y on a shortest way to z.
+    let mut towards = vec![usize::MAX; own.len()];
+    towards[z] = z;
     let mut frontier = vec![z];
     while !frontier.is_empty() {
         let mut next = Vec::new();
         for &f in &frontier {
             for &y in &neighbours[f] {
-                if !seen[y] {
-                    seen[y] = true;
+                if towards[y] == usize::MAX {
+                    towards[y] = f;
                     next.push(y);
                 }
             }
         }
         next.sort_unstable();
-        let mut found: Vec<u32> = next.iter().flat_map(|&y| own[y].iter().copied()).collect();
-        if !found.is_empty() {
-            found.sort_unstable();
-            found.dedup();
-            return found;
+        next.dedup();
+        let gates: Vec<usize> = next
+            .iter()
+            .copied()
+            .filter(|&y| !own[y].is_empty())
+            .collect();
+        if !gates.is_empty() {
+            let mut paths = Vec::new();
+            for g in gates {
+                let mut via = vec![g as u32];
+                let mut at = g;
+                while at != z {
+                    at = towards[at];
+                    via.push(at as u32);
+                }
+                paths.extend(own[g].iter().map(|&l| Path {
+                    entrance: l,
+                    via: via.clone(),
+                }));
+            }
+            return paths;
         }
         frontier = next;
     }

@@ -211,3 +211,27 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_broker_is_retried_with_backoff_not_in_a_flood() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let link = Link::connect(&format!("127.0.0.1:{port}"), "backoff-test").unwrap();
+        link.publish("t".into(), QoS::AtLeastOnce, false, b"x".to_vec())
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let errors = link.stats.errors.load(Ordering::Relaxed);
+        // 100 + 200 + 400 ms of waiting fit in the second: 3 or 4 attempts, not hundreds.
+        assert!((2..=5).contains(&errors), "{errors} attempts in a second");
+        let d = link.close(1, 1, Duration::from_millis(50)).await;
+        assert!(!d.complete && d.acked == 0 && d.connects == 0, "{d:?}");
+    }
+}

@@ -212,7 +212,11 @@ impl Replica {
                 );
             }
             Role::FootfallArea { zone } => {
-                let mut count = self.people.pop(zone) as f64;
+                // The gateway sums a zone's area counters (each covers its own part of the
+                // zone), so the zone's people are split between them.
+                let (k, n) = area_share(&self.district, dev, zone);
+                let pop = self.people.pop(zone) as u64;
+                let mut count = (pop * (k + 1) / n - pop * k / n) as f64;
                 if p > 0.0 {
                     count *= 1.0 + random::uniform(&mut self.rng.error, -p, p);
                 }
@@ -330,4 +334,20 @@ impl Replica {
             what: What::Truth { district: self.pos },
         });
     }
+}
+
+/// Which of its zone's area counters `dev` is (`k`, 0-based, in file order) and how many the
+/// zone has (`n`).
+fn area_share(d: &district::District, dev: usize, zone: usize) -> (u64, u64) {
+    let mut k = 0;
+    let mut n = 0;
+    for (i, other) in d.devices.iter().enumerate() {
+        if matches!(other.role, Role::FootfallArea { zone: z } if z == zone) {
+            if i < dev {
+                k += 1;
+            }
+            n += 1;
+        }
+    }
+    (k, n.max(1))
 }

@@ -3,8 +3,9 @@
 //!
 //! Pacing: publish everything due at or before the clock's now, then sleep until the next step
 //! is due. A simulator that falls behind (a slow broker, `--rate`) publishes as fast as it can
-//! and its readings arrive late. With `--speed max` the world is stepped ahead 10 simulated
-//! seconds at a time with no sleeping: the broker's acknowledgements set the pace.
+//! and its readings arrive late (catching up a simulated minute at a time). With `--speed max`
+//! the world is stepped ahead 10 simulated seconds at a time with no sleeping: the broker's
+//! acknowledgements set the pace.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -15,6 +16,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use district::clock::Clock;
 use district::contract::time::format_millis;
+use district::Role;
 use rumqttc::QoS;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -27,6 +29,8 @@ use crate::world::{What, World, WorldConfig, STEP_MS};
 
 /// Simulated time stepped at once with `--speed max`.
 const MAX_CHUNK_MS: i64 = 10_000;
+/// Simulated time stepped at once when catching up with the clock (bounds the buffer).
+const CATCH_UP_MS: i64 = 60_000;
 
 /// Runs the simulator with `opts` against `clock` (see [`SimOptions::clock`]; the gateway's
 /// demo passes its own) and returns what it did.
@@ -58,6 +62,7 @@ pub async fn run(opts: SimOptions, clock: Clock) -> anyhow::Result<RunSummary> {
             }
         }
     }
+    warn_unaligned(&base);
     let end_ms = opts
         .duration
         .map(|d| world.start_ms() + d.as_millis() as i64);
@@ -95,7 +100,7 @@ pub async fn run(opts: SimOptions, clock: Clock) -> anyhow::Result<RunSummary> {
         }
         let horizon = match opts.speed {
             Speed::Max => world.now_ms() + MAX_CHUNK_MS,
-            Speed::Factor(_) => clock.now_ms(),
+            Speed::Factor(_) => clock.now_ms().min(world.now_ms() + CATCH_UP_MS),
         };
         world.step_into(end_ms.map_or(horizon, |e| horizon.min(e)), &mut buf);
         for o in buf.drain(..) {
@@ -151,7 +156,6 @@ pub async fn run(opts: SimOptions, clock: Clock) -> anyhow::Result<RunSummary> {
             }
         }
     }
-    summary.wall_elapsed = wall_start.elapsed();
     for f in [truth_file.as_mut(), injected_file.as_mut()]
         .into_iter()
         .flatten()
@@ -173,12 +177,26 @@ pub async fn run(opts: SimOptions, clock: Clock) -> anyhow::Result<RunSummary> {
             );
         }
     }
+    summary.wall_elapsed = wall_start.elapsed();
+    summary.dry_run = opts.dry_run;
     summary.sim_start = format_millis(world.start_ms());
     summary.sim_end = format_millis(world.now_ms());
     summary.sim_elapsed = Duration::from_millis((world.now_ms() - world.start_ms()).max(0) as u64);
     summary.rate_per_s = summary.published as f64 / summary.wall_elapsed.as_secs_f64().max(1e-9);
     summary.cars_turned_away = world.turned_away();
     Ok(summary)
+}
+
+/// Line and entrance counters whose interval does not divide a minute report crossings that
+/// straddle the truth's minutes: their sums match the truth only at their own report times.
+fn warn_unaligned(d: &district::District) {
+    for dev in &d.devices {
+        let counter = matches!(dev.role, Role::FootfallLine { .. } | Role::Entrance { .. });
+        let ms = dev.interval.as_millis();
+        if counter && (ms == 0 || 60_000 % ms != 0) {
+            tracing::warn!(device = %dev.id, interval = ?dev.interval, "counter interval does not divide a minute: its counts add up to the truth only at its own reports");
+        }
+    }
 }
 
 fn append(path: &Path) -> anyhow::Result<BufWriter<File>> {
@@ -269,5 +287,33 @@ impl Progress {
         );
         self.last = (now, s.published);
         self.next = now + self.every;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_rate_cap_spreads_publishes_over_wall_seconds() {
+        let mut free = Pacer::new(None);
+        let start = Instant::now();
+        for _ in 0..10_000 {
+            free.wait().await;
+        }
+        assert!(
+            start.elapsed() < Duration::from_millis(100),
+            "no cap, no waiting"
+        );
+        let mut p = Pacer::new(Some(100));
+        let start = Instant::now();
+        for _ in 0..150 {
+            p.wait().await;
+        }
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_secs(1) && waited < Duration::from_secs(3),
+            "{waited:?}"
+        );
     }
 }

@@ -67,10 +67,12 @@ pub struct RunSummary {
     pub sim_end: String,
     /// Simulated time covered.
     pub sim_elapsed: Duration,
-    /// Wall time of the run (before the final flush).
+    /// Wall time of the run, the final flush included.
     pub wall_elapsed: Duration,
-    /// Messages per wall second.
+    /// Messages per wall second (published and, at QoS 1, acknowledged).
     pub rate_per_s: f64,
+    /// Generated without a broker.
+    pub dry_run: bool,
     /// Cars turned away from full lots.
     pub cars_turned_away: u64,
     /// Stopped by the shutdown signal (Ctrl-C) rather than by `duration`.
@@ -119,9 +121,14 @@ impl fmt::Display for RunSummary {
             humantime::format_duration(self.sim_elapsed),
             self.wall_elapsed.as_secs_f64()
         )?;
+        let verb = if self.dry_run {
+            "generated (dry run)"
+        } else {
+            "published"
+        };
         writeln!(
             f,
-            "published {} messages ({:.0} msg/s)",
+            "{verb} {} messages ({:.0} msg/s)",
             self.published, self.rate_per_s
         )?;
         let kinds: Vec<String> = self
@@ -156,6 +163,14 @@ impl fmt::Display for RunSummary {
             "  cars turned away from full lots: {}",
             self.cars_turned_away
         )?;
+        if self.dry_run {
+            let stop = if self.interrupted {
+                ", interrupted"
+            } else {
+                ""
+            };
+            return write!(f, "nothing sent (dry run){stop}");
+        }
         write!(
             f,
             "QoS 1 acknowledged: {}/{}{}{}",

@@ -1,6 +1,6 @@
 //! Scripted scenarios: a TOML file of `[[events]]` (fires, crowd surges, pollution episodes,
 //! silent or stuck devices, bursts of malformed messages), checked against the district and
-//! turned into timed [`Action`]s for the world.
+//! turned into timed actions for the world. Example files: `sensors-sim/scenarios/`.
 //!
 //! ```toml
 //! [[events]]
@@ -11,9 +11,23 @@
 //! clear_after = "15min"      # optional
 //! ```
 //!
-//! Every event may name `district = "<id>"` to apply to one replica only (with `--scale`, ids
-//! are suffixed `-001`…); by default it applies to every replica. The full format is described
-//! on [`parse`] and in the example files in `sensors-sim/scenarios/`.
+//! Common keys of every event: `at`, `kind`, and optional `district = "<id>"` to apply it to one
+//! replica only (with `--scale`, ids are suffixed `-001`…; by default every replica). Ids of
+//! buildings, zones and devices are those of the district file. Per kind (durations are
+//! humantime: `"90s"`, `"15min"`, `"2h"`):
+//! - `fire`: `building`, `detectors` (default 2), `clear_after` (optional).
+//! - `crowd_surge`: `zone`, and `people` (extra people) or `density` (persons/m² to reach);
+//!   `ramp` (default `"10min"`), `hold` (default `"20min"`).
+//! - `pollution`: `peak_pm25` (µg/m³), `duration`, `zone` (optional: only its monitors).
+//! - `silence`: `device` or `zone` (every device in the zone), `duration`, `lose_counts`
+//!   (default false: counters send the silent time's crossings with their next report).
+//! - `stuck`: `device`, `duration`.
+//! - `malformed`: `count` (of each variety, default 1), `varieties` (default all: `bad_json`,
+//!   `wrong_types`, `nan_literal`, `negative_counts`, `unknown_device`, `oversized`,
+//!   `future_timestamp`, `wrong_unit`, `missing_field`, `bad_timestamp`).
+//!
+//! Unknown keys, unknown kinds, ids not in the district, times and durations without a unit
+//! are all reported at once, each with its line.
 
 mod parse;
 #[cfg(test)]

@@ -1,18 +1,4 @@
-//! The scenario file format and its checks, reporting every problem with its line.
-//!
-//! Common keys of every `[[events]]` entry: `at` (RFC 3339 with offset, or `"+<duration>"` after
-//! the start), `kind`, and optional `district`. Per kind (durations are humantime: `"90s"`,
-//! `"15min"`, `"2h"`):
-//! - `fire`: `building`, `detectors` (default 2), `clear_after` (optional).
-//! - `crowd_surge`: `zone`, and `people` (extra people) or `density` (persons/m² to reach);
-//!   `ramp` (default `"10min"`), `hold` (default `"20min"`).
-//! - `pollution`: `peak_pm25` (µg/m³), `duration`, `zone` (optional: only its monitors).
-//! - `silence`: `device` or `zone` (all devices in the zone), `duration`, `lose_counts`
-//!   (default false: counters send the silent time's crossings with their next report).
-//! - `stuck`: `device`, `duration`.
-//! - `malformed`: `count` (of each variety, default 1), `varieties` (default all: `bad_json`,
-//!   `wrong_types`, `nan_literal`, `negative_counts`, `unknown_device`, `oversized`,
-//!   `future_timestamp`, `wrong_unit`, `missing_field`, `bad_timestamp`).
+//! Parsing and checking scenario files, reporting every problem with its line.
 
 use std::path::{Path, PathBuf};
 

@@ -3,142 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::DateTime;
-use district::contract::reading::{decode, Measurement};
 use district::contract::topic::Topic;
 use district::contract::truth::Truth;
-use district::{District, LotCounting, Role, Side, ZoneCounting};
+use district::{District, Role, Side};
 
 use super::*;
-use crate::testing::small;
-
-pub(crate) fn ms(s: &str) -> i64 {
-    DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
-}
-
-pub(crate) fn world(d: &District, seed: u64, start: &str, scenario: Scenario) -> World {
-    World::new(
-        d,
-        1,
-        scenario,
-        WorldConfig {
-            seed,
-            counter_error: 0.0,
-            start_ms: ms(start),
-        },
-    )
-}
-
-/// Replays readings as the gateway would (exact counting) and checks each truth against them.
-pub(crate) struct Replay<'a> {
-    d: &'a District,
-    /// In − out per zone from line counters.
-    lines: Vec<i64>,
-    /// Per line counter: total in, total out.
-    pub line_totals: BTreeMap<String, (u64, u64)>,
-    area: Vec<Option<u32>>,
-    bays: BTreeMap<usize, bool>,
-    entrance: Vec<i64>,
-    pub truths: Vec<Truth>,
-    pub checked: usize,
-}
-
-impl<'a> Replay<'a> {
-    pub fn new(d: &'a District) -> Self {
-        Replay {
-            d,
-            lines: vec![0; d.zones.len()],
-            line_totals: BTreeMap::new(),
-            area: vec![None; d.zones.len()],
-            bays: BTreeMap::new(),
-            entrance: vec![0; d.lots.len()],
-            truths: Vec::new(),
-            checked: 0,
-        }
-    }
-
-    /// Feeds one message; at a truth, checks it (panicking with the difference).
-    pub fn feed(&mut self, o: &Outgoing) {
-        match Topic::parse(&o.topic) {
-            Some(Topic::SimTruth { .. }) => {
-                let t: Truth = serde_json::from_slice(&o.payload).unwrap();
-                self.check(&t);
-                self.truths.push(t);
-            }
-            Some(Topic::Sensor {
-                kind: Some(kind),
-                device,
-                ..
-            }) => {
-                if matches!(o.what, What::Injected { .. }) {
-                    return;
-                }
-                let r = decode(kind, &o.payload).unwrap_or_else(|e| panic!("{}: {e}", o.topic));
-                assert_eq!(r.ts_ms, o.ts_ms);
-                let dev = self.d.device_idx(device).unwrap();
-                match (&self.d.devices[dev].role, r.value) {
-                    (Role::FootfallLine { enters, leaves }, Measurement::Line { ins, outs }) => {
-                        let delta = ins as i64 - outs as i64;
-                        self.lines[*enters] += delta;
-                        if let Side::Zone(z) = leaves {
-                            self.lines[*z] -= delta;
-                        }
-                        let t = self.line_totals.entry(device.to_string()).or_default();
-                        t.0 += ins as u64;
-                        t.1 += outs as u64;
-                    }
-                    (Role::FootfallArea { zone }, Measurement::Area { count }) => {
-                        self.area[*zone] = Some(count)
-                    }
-                    (Role::Bay { .. }, Measurement::Bay { occupied }) => {
-                        self.bays.insert(dev, occupied);
-                    }
-                    (Role::Entrance { lot }, Measurement::Entrance { entries, exits }) => {
-                        self.entrance[*lot] += entries as i64 - exits as i64
-                    }
-                    (
-                        _,
-                        Measurement::Air(_) | Measurement::Energy(_) | Measurement::Fire { .. },
-                    ) => {}
-                    (role, m) => panic!("{device}: {role:?} sent {m:?}"),
-                }
-            }
-            _ => panic!("unexpected topic {}", o.topic),
-        }
-    }
-
-    fn check(&mut self, t: &Truth) {
-        for (z, zone) in self.d.zones.iter().enumerate() {
-            let truth = t.people[&zone.id] as i64;
-            if zone.counting == ZoneCounting::Lines {
-                assert_eq!(self.lines[z], truth, "zone {} at {}", zone.id, t.sim_time);
-            }
-        }
-        for (l, lot) in self.d.lots.iter().enumerate() {
-            let truth = t.free_bays[&lot.id] as i64;
-            let occupied = match lot.counting {
-                LotCounting::Bays => {
-                    self.bays.iter().filter(|(&dev, &occ)| occ && matches!(self.d.devices[dev].role, Role::Bay { lot: x, .. } if x == l)).count() as i64
-                }
-                LotCounting::Entrances => self.entrance[l],
-                LotCounting::None => continue,
-            };
-            assert_eq!(
-                lot.capacity as i64 - occupied,
-                truth,
-                "lot {} at {}",
-                lot.id,
-                t.sim_time
-            );
-        }
-        self.checked += 1;
-    }
-
-    /// The last area count of a zone.
-    pub fn area(&self, zone: usize) -> Option<u32> {
-        self.area[zone]
-    }
-}
+use crate::testing::{ms, small, world, Replay};
 
 #[test]
 fn the_same_seed_gives_the_same_bytes_and_another_seed_does_not() {
@@ -217,8 +87,8 @@ fn over_a_day_from_four_to_four_every_zone_empties_and_ins_match_outs() {
         match leaves {
             Side::Zone(z) => net[z] -= i as i64 - o as i64,
             Side::Outside => {
-                from_outside += i as u64;
-                to_outside += o as u64;
+                from_outside += i;
+                to_outside += o;
             }
         }
     }
@@ -387,36 +257,6 @@ fn replicas_have_suffixed_ids_and_their_own_randomness() {
                 .filter(|o| o.what == What::Truth { district: k })
                 .count(),
             11
-        );
-    }
-}
-
-#[test]
-#[ignore]
-fn print_a_day() {
-    let d = small();
-    let mut w = world(&d, 3, "2026-11-28T04:00:00+08:00", Scenario::default());
-    for h in 0..24 {
-        let out: Vec<_> = w.step(w.now_ms() + 3_600_000).collect();
-        let t = w.truth(0);
-        let sample = |dev: &str| {
-            out.iter()
-                .rev()
-                .find(|o| o.topic.ends_with(dev))
-                .map(|o| String::from_utf8_lossy(&o.payload).into_owned())
-                .unwrap_or_default()
-        };
-        println!(
-            "{:02}:00 msgs {} people {:?} targets {:?} free {:?}\n   {}\n   {}\n   {}\n   {}",
-            (h + 5) % 24,
-            out.len(),
-            t.people,
-            (0..4).map(|z| w.target(0, z) as u32).collect::<Vec<_>>(),
-            t.free_bays,
-            sample("aq-1"),
-            sample("aq-2"),
-            sample("em-1"),
-            sample("fc-2")
         );
     }
 }
