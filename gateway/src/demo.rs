@@ -62,7 +62,10 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     let clock = Clock::simulated(start.with_timezone(&Utc), a.speed);
     if a.data_dir.join(crate::store::schema::FILE).exists() {
         for f in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(a.data_dir.join(format!("{}{f}", crate::store::schema::FILE)));
+            let _ = std::fs::remove_file(
+                a.data_dir
+                    .join(format!("{}{f}", crate::store::schema::FILE)),
+            );
         }
     }
     let mut cfg = GatewayConfig::default();

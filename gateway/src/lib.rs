@@ -18,3 +18,4 @@ pub use run::Gateway;
 pub mod check;
 pub mod cli;
 pub mod demo;
+pub mod alerts;
