@@ -48,6 +48,11 @@ pub struct GatewayConfig {
     pub store: StoreConfig,
     /// HTTP API.
     pub http: HttpConfig,
+    /// Alert rules and delivery.
+    pub alerts: crate::alerts::config::AlertsConfig,
+    /// InfluxDB targets (`[[forward]]`, repeatable): every reading and rollup is forwarded
+    /// from the store to each, with its own cursor, batches and retries. Default: none.
+    pub forward: Vec<crate::forward::ForwardTarget>,
 }
 
 impl Default for GatewayConfig {
@@ -60,6 +65,8 @@ impl Default for GatewayConfig {
             publish: PublishConfig::default(),
             store: StoreConfig::default(),
             http: HttpConfig::default(),
+            alerts: Default::default(),
+            forward: Vec::new(),
         }
     }
 }
@@ -144,10 +151,10 @@ impl BrokerConfig {
 pub struct IngestConfig {
     /// Readings timestamped further ahead of the gateway's clock are refused (`clock_skew`).
     /// Default `"5min"`.
-    #[serde(with = "humantime_serde_compat")]
+    #[serde(with = "duration")]
     pub max_future: Duration,
     /// Readings older than this behind the clock are refused (`too_late`). Default `"24h"`.
-    #[serde(with = "humantime_serde_compat")]
+    #[serde(with = "duration")]
     pub max_late: Duration,
     /// Capacity of the queue between MQTT and the pipeline, messages. Default 20,000.
     pub queue: usize,
@@ -174,10 +181,10 @@ pub struct PublishConfig {
     /// Each live topic is published on change at most this often, wall ms. Default 1,000.
     pub min_interval_ms: u64,
     /// A minute's rollup is written once readings are this far past it (event time). Default `"5s"`.
-    #[serde(with = "humantime_serde_compat")]
+    #[serde(with = "duration")]
     pub rollup_grace: Duration,
     /// ...or once the clock is this far past it, whatever has arrived. Default `"2min"`.
-    #[serde(with = "humantime_serde_compat")]
+    #[serde(with = "duration")]
     pub rollup_close_after: Duration,
 }
 
@@ -198,10 +205,10 @@ pub struct StoreConfig {
     /// Data folder (relative to the config file). Default `data`.
     pub data_dir: PathBuf,
     /// Raw readings are kept this long. Default `"7d"`.
-    #[serde(with = "humantime_serde_compat")]
+    #[serde(with = "duration")]
     pub raw_retention: Duration,
     /// Minute rollups are kept this long. Default `"400d"`.
-    #[serde(with = "humantime_serde_compat")]
+    #[serde(with = "duration")]
     pub rollup_retention: Duration,
     /// Most rows in one commit. A batch is committed as soon as the queue drains, so batches
     /// are small at low load and grow under load (group commit). Default 5,000.
@@ -268,7 +275,7 @@ impl GatewayConfig {
 }
 
 /// `"5min"`-style durations in the config file.
-mod humantime_serde_compat {
+pub(crate) mod duration {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer};
@@ -305,5 +312,16 @@ mod tests {
             e.contains("bad.toml:3") && e.contains("not a duration"),
             "{e}"
         );
+    }
+}
+
+/// Optional `"5min"`-style durations.
+pub(crate) mod opt_duration {
+    use std::time::Duration;
+
+    use serde::Deserializer;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        super::duration::deserialize(d).map(Some)
     }
 }

@@ -3,9 +3,12 @@
 //! ## Layout
 //! - [`state`]: the live district state, pure: zones, lots, air (AQI), energy, fire, devices,
 //!   minute rollups.
+//! - [`forward`]: store-and-forward to InfluxDB: one task per `[[forward]]` target, each with
+//!   its own persisted cursor, batches, retries and metrics.
 pub mod api;
 pub mod broker;
 pub mod config;
+pub mod forward;
 pub mod ingest;
 pub mod metrics;
 pub mod publish;

@@ -44,6 +44,12 @@ pub struct Metrics {
     pub mqtt_connects: AtomicU64,
     /// Readings replayed from the store at start-up.
     pub replayed: AtomicU64,
+    /// Alert transitions published.
+    pub alert_transitions: AtomicU64,
+    /// Webhook deliveries that succeeded.
+    pub webhooks_delivered: AtomicU64,
+    /// Webhook attempts that failed (each is retried until it expires).
+    pub webhook_failures: AtomicU64,
 }
 
 impl Metrics {

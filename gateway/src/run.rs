@@ -62,6 +62,7 @@ impl Gateway {
         };
         let metrics = Arc::new(Metrics::default());
         let conn = store::schema::open(&cfg.store.data_dir).context("opening the store")?;
+        crate::forward::prepare(&cfg.store.data_dir, &cfg.forward)?;
         let reader = Reader::open(&cfg.store.data_dir)?;
         let now = clock.now_ms();
         let handles: Vec<DistrictHandle> = districts
@@ -71,6 +72,7 @@ impl Gateway {
                 DistrictHandle {
                     id: model.id.as_str().into(),
                     state: Mutex::new(DistrictState::new(model.clone(), now)),
+                    active_alerts: Default::default(),
                     model,
                 }
             })
@@ -94,6 +96,16 @@ impl Gateway {
             tracing::info!(readings = replayed, "live state rebuilt from the store");
         }
         let (live, _) = broadcast::channel(4096);
+        let unknown = cfg.alerts.unknown_rules();
+        anyhow::ensure!(
+            unknown.is_empty(),
+            "[alerts.rules] names unknown rule(s) {unknown:?}; known: {:?}",
+            crate::alerts::config::RULES
+        );
+        let alert_db = Arc::new(
+            crate::alerts::db::AlertDb::open(&cfg.store.data_dir).context("opening the alert tables")?,
+        );
+        let (alert_actions, alert_actions_rx) = mpsc::channel(64);
         let shared = Arc::new(Shared {
             clock,
             districts: handles,
@@ -102,6 +114,9 @@ impl Gateway {
             reader,
             live,
             instance: cfg.instance.clone(),
+            alert_wake: Default::default(),
+            alert_actions,
+            alert_db: alert_db.clone(),
         });
 
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -161,6 +176,25 @@ impl Gateway {
             dl_rx,
             shutdown_rx.clone(),
         )));
+        let alert_opts = crate::broker::client_options(&cfg.broker, &host, port, &format!("{}-alerts", cfg.broker.client_id))?;
+        let deliver_wake = Arc::new(tokio::sync::Notify::new());
+        let task = crate::alerts::task::AlertTask {
+            shared: shared.clone(),
+            cfg: cfg.alerts.clone(),
+            db: alert_db.clone(),
+            client: crate::publish::spawn_session(alert_opts, 1000),
+            actions: alert_actions_rx,
+            deliver_wake: deliver_wake.clone(),
+        };
+        tasks.push(tokio::spawn(task.run(shutdown_rx.clone())));
+        tasks.push(tokio::spawn(crate::alerts::delivery::run(alert_db, deliver_wake, metrics.clone(), shutdown_rx.clone())));
+        // Store-and-forward: one task per [[forward]] target, stopped with the others.
+        tasks.extend(crate::forward::spawn(
+            &cfg.forward,
+            &shared,
+            &cfg.store.data_dir,
+            shutdown_rx.clone(),
+        )?);
         let listener = tokio::net::TcpListener::bind(cfg.http.listen)
             .await
             .with_context(|| format!("binding the API to {}", cfg.http.listen))?;

@@ -21,6 +21,8 @@ pub struct DistrictHandle {
     pub id: Arc<str>,
     /// Its live state.
     pub state: Mutex<DistrictState>,
+    /// Open alerts now (kept by the alert task, read by the summary).
+    pub active_alerts: std::sync::atomic::AtomicU32,
 }
 
 impl DistrictHandle {
@@ -56,6 +58,12 @@ pub struct Shared {
     pub live: broadcast::Sender<LiveUpdate>,
     /// Instance id.
     pub instance: String,
+    /// Wakes the alert task at once (fire detector reports).
+    pub alert_wake: tokio::sync::Notify,
+    /// Operator actions for the alert task.
+    pub alert_actions: tokio::sync::mpsc::Sender<crate::alerts::task::ActionRequest>,
+    /// Alert history, audit trail, deliveries.
+    pub alert_db: Arc<crate::alerts::db::AlertDb>,
 }
 
 impl Shared {

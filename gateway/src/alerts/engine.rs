@@ -263,3 +263,11 @@ impl Engine {
 #[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;
+
+impl Engine {
+    /// Puts back an alert that was open before a restart, so it keeps its id and is neither
+    /// raised again nor lost.
+    pub fn restore(&mut self, alert: Alert) {
+        self.open.insert((alert.rule, alert.subject.clone()), alert);
+    }
+}

@@ -1,9 +1,15 @@
-//! Alerts: the pure engine ([`engine`]), the rules that read the live state ([`rules`]), the
-//! delivery to MQTT, the store and webhooks ([`delivery`], [`webhook`]) and the task that runs
-//! them ([`task`]).
+//! Alerts: the pure engine ([`engine`]) and the rules that read the live state ([`rules`]),
+//! their configuration ([`config`]), webhook formats ([`webhook`]), the alert tables
+//! ([`db`]), the webhook worker ([`delivery`]) and the task that runs it all ([`task`]).
 
+pub mod config;
+pub mod db;
+pub mod delivery;
 pub mod engine;
 pub mod model;
+pub mod rules;
+pub mod task;
+pub mod webhook;
 
 pub use engine::{ActionError, Engine, Policy};
 pub use model::{Alert, Condition, Transition};

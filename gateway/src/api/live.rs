@@ -32,7 +32,7 @@ pub async fn districts(State(s): State<Arc<Shared>>) -> Json<Value> {
 
 pub async fn summary(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
     let h = district(&s, &d)?;
-    Ok(Json(to_json(h.state().summary(s.clock.now_ms(), 0))))
+    Ok(Json(to_json(h.state().summary(s.clock.now_ms(), h.active_alerts.load(Relaxed)))))
 }
 
 pub async fn zones(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
@@ -139,5 +139,6 @@ pub async fn metrics(State(s): State<Arc<Shared>>) -> String {
             h.model.id
         ));
     }
+    extra.push_str(&crate::forward::metrics::render_for(&s));
     s.metrics.render(&extra)
 }

@@ -11,9 +11,14 @@
 //! | `GET /api/v1/districts/{d}/air` | air monitors |
 //! | `GET /api/v1/districts/{d}/energy` | buildings' power and energy |
 //! | `GET /api/v1/districts/{d}/history?entity=zone&id=..&metric=people&from=..&to=..&step=5m` | rollups |
+//! | `GET /api/v1/districts/{d}/alerts?state=active\|history&rule=&severity=&since=&limit=` | alerts |
+//! | `GET /api/v1/districts/{d}/alerts/{id}` | one alert's transitions and audit trail |
+//! | `POST /api/v1/districts/{d}/alerts/{id}/ack` `{"who":..,"note":..}` | acknowledge |
+//! | `POST /api/v1/districts/{d}/alerts/{id}/clear` `{"who":..,"note":..}` | clear by hand (where the rule allows) |
 //! | `GET /api/v1/ws` | WebSocket: every live update as `{"topic":..,"payload":..}` |
 //! | `GET /healthz`, `GET /metrics` | health, Prometheus |
 
+mod alerts;
 mod history;
 mod live;
 mod ws;
@@ -22,7 +27,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use crate::shared::Shared;
@@ -55,6 +60,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/districts/{d}/air", get(live::air))
         .route("/api/v1/districts/{d}/energy", get(live::energy))
         .route("/api/v1/districts/{d}/history", get(history::history))
+        .route("/api/v1/districts/{d}/alerts", get(alerts::list))
+        .route("/api/v1/districts/{d}/alerts/{id}", get(alerts::one))
+        .route("/api/v1/districts/{d}/alerts/{id}/ack", post(alerts::acknowledge))
+        .route("/api/v1/districts/{d}/alerts/{id}/clear", post(alerts::clear))
         .route("/api/v1/ws", get(ws::upgrade))
         .route("/healthz", get(live::healthz))
         .route("/metrics", get(live::metrics))

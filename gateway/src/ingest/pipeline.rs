@@ -49,6 +49,9 @@ pub async fn run(
                 metrics.accepted.fetch_add(1, Relaxed);
                 let h = &shared.districts[v.district];
                 let dev = &h.model.devices[v.device];
+                if dev.kind == district::DeviceKind::Fire {
+                    shared.alert_wake.notify_one();
+                }
                 let value = serde_json::to_string(&v.reading.value).unwrap_or_default();
                 store
                     .send(StoreMsg::Reading {

@@ -61,21 +61,7 @@ pub async fn run(
             ));
         }
     }
-    opts.set_clean_session(true);
-    let (client, mut eventloop) = AsyncClient::new(opts, 20_000);
-    tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            match eventloop.poll().await {
-                Ok(_) => backoff = Duration::from_millis(100),
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in = ?backoff, "live publisher session lost; reconnecting");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
-    });
+    let client = super::spawn_session(opts, 20_000);
     let online = serde_json::to_string(&status("online")).unwrap_or_default();
     for d in &shared.districts {
         let _ = client
@@ -181,7 +167,7 @@ async fn publish_tick(
                 }
             }
             if all || !dirty.is_empty() {
-                out.push((topic::summary(&d.id), json(&st.summary(now, 0))));
+                out.push((topic::summary(&d.id), json(&st.summary(now, h.active_alerts.load(Relaxed)))));
             }
             rollups
         };

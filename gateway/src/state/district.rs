@@ -169,6 +169,9 @@ impl DistrictState {
             return Applied::Duplicate;
         }
         self.liveness[dev].seen(r.ts_ms);
+        if matches!(role, Role::FootfallArea { .. } | Role::Air { .. } | Role::Energy { .. }) {
+            self.liveness[dev].values(r.ts_ms, &r.value);
+        }
         self.watermark = self.watermark.max(r.ts_ms);
         let ts = r.ts_ms;
         let mut late = false;
@@ -185,6 +188,10 @@ impl DistrictState {
                 }
             }
             (Role::FootfallArea { zone }, Measurement::Area { count }) => {
+                let prev = self.zones[*zone].area.get(&dev).and_then(|h| h.back()).map(|&(_, c)| c);
+                if prev.is_some_and(|p| p.abs_diff(*count) as f64 > 0.5 * d.zones[*zone].capacity as f64) {
+                    self.liveness[dev].jump(ts);
+                }
                 self.zones[*zone].area_count(dev, ts, *count);
                 self.dirty.zones.insert(*zone);
             }
@@ -202,6 +209,10 @@ impl DistrictState {
                 self.dirty.air.insert(dev);
             }
             (Role::Energy { building }, Measurement::Energy(e)) => {
+                let rated = d.buildings[*building].rated_kw.unwrap_or(f64::INFINITY);
+                if e.kw.is_some_and(|kw| kw.abs() > 3.0 * rated) {
+                    self.liveness[dev].jump(ts);
+                }
                 let day_start = d
                     .calendar
                     .start_of_day(chrono::DateTime::from_timestamp_millis(ts).unwrap_or_default());

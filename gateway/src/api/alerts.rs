@@ -1,0 +1,130 @@
+//! Alerts through the API: list open and past alerts with filters, one alert's history and
+//! audit trail, and the operator actions (acknowledge, clear), each stored in the audit trail.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{not_found, ApiError};
+use crate::alerts::db::Filter;
+use crate::alerts::task::{Action, ActionRequest};
+use crate::shared::Shared;
+
+/// Query of `GET /api/v1/districts/{d}/alerts`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// `active` (default): open alerts; `history`: transitions, newest first.
+    pub state: Option<String>,
+    /// Only this rule.
+    pub rule: Option<String>,
+    /// Only at or above this severity (`info` … `critical`).
+    pub severity: Option<String>,
+    /// Only transitions at or after this (RFC 3339 or epoch ms).
+    pub since: Option<String>,
+    /// At most this many (default 200).
+    pub limit: Option<usize>,
+}
+
+fn district_index(s: &Shared, d: &str) -> Result<usize, ApiError> {
+    s.index.get(d).copied().ok_or_else(|| not_found(format!("district \"{d}\" is not served here")))
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+fn severity_rank(s: &str) -> Result<u8, ApiError> {
+    ["info", "low", "medium", "high", "critical"]
+        .iter()
+        .position(|x| *x == s)
+        .map(|i| i as u8)
+        .ok_or_else(|| ApiError(StatusCode::BAD_REQUEST, format!("severity \"{s}\" is not one of info, low, medium, high, critical")))
+}
+
+pub async fn list(State(s): State<Arc<Shared>>, Path(d): Path<String>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+    district_index(&s, &d)?;
+    let min = q.severity.as_deref().map(severity_rank).transpose()?;
+    let since = q
+        .since
+        .as_deref()
+        .map(|t| t.parse::<i64>().or_else(|_| district::contract::time::parse_text(t)))
+        .transpose()
+        .map_err(|_| ApiError(StatusCode::BAD_REQUEST, "since: epoch ms or RFC 3339 with offset".into()))?;
+    let db = s.alert_db.clone();
+    let state = q.state.clone().unwrap_or_else(|| "active".into());
+    let (rule, limit) = (q.rule.clone(), q.limit.unwrap_or(200));
+    let d2 = d.clone();
+    let alerts = tokio::task::spawn_blocking(move || match state.as_str() {
+        "active" => db.last_open(&d2).map(|v| {
+            v.into_iter()
+                .filter(|m| rule.as_ref().is_none_or(|r| &m.rule == r) && min.is_none_or(|x| m.severity as u8 >= x))
+                .collect::<Vec<_>>()
+        }),
+        _ => db.transitions(&d2, &Filter { alert: None, rule, min_severity: min, since, limit }),
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    Ok(Json(json!({ "district": d, "alerts": alerts })))
+}
+
+pub async fn one(State(s): State<Arc<Shared>>, Path((d, id)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+    district_index(&s, &d)?;
+    let db = s.alert_db.clone();
+    let (d2, id2) = (d.clone(), id.clone());
+    let (transitions, actions) = tokio::task::spawn_blocking(move || {
+        let t = db.transitions(&d2, &Filter { alert: Some(id2.clone()), limit: 10_000, ..Default::default() })?;
+        let a = db.actions(&id2)?;
+        Ok::<_, rusqlite::Error>((t, a))
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    if transitions.is_empty() {
+        return Err(not_found(format!("no alert \"{id}\" in district \"{d}\"")));
+    }
+    let actions: Vec<Value> = actions
+        .into_iter()
+        .map(|(action, who, note, at, outcome)| json!({ "action": action, "who": who, "note": note, "at": district::contract::time::format_millis(at), "outcome": outcome }))
+        .collect();
+    Ok(Json(json!({ "id": id, "transitions": transitions.into_iter().rev().collect::<Vec<_>>(), "actions": actions })))
+}
+
+/// Body of an operator action.
+#[derive(Debug, Deserialize)]
+pub struct ActionBody {
+    /// Who acts (name or badge number).
+    pub who: String,
+    /// Note.
+    #[serde(default)]
+    pub note: String,
+}
+
+async fn act(s: Arc<Shared>, d: String, id: String, action: Action, body: ActionBody) -> Result<Json<Value>, ApiError> {
+    let district = district_index(&s, &d)?;
+    if body.who.trim().is_empty() {
+        return Err(ApiError(StatusCode::BAD_REQUEST, "`who` is required: the audit trail names who acted".into()));
+    }
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    s.alert_actions
+        .send(ActionRequest { district, id, action, who: body.who, note: body.note, reply })
+        .await
+        .map_err(|_| ApiError(StatusCode::SERVICE_UNAVAILABLE, "the alert task is not running".into()))?;
+    match rx.await.map_err(internal)? {
+        Ok(msg) => Ok(Json(serde_json::to_value(msg).unwrap_or(Value::Null))),
+        Err(e) if e.starts_with("no open alert") => Err(ApiError(StatusCode::NOT_FOUND, e)),
+        Err(e) => Err(ApiError(StatusCode::CONFLICT, e)),
+    }
+}
+
+pub async fn acknowledge(State(s): State<Arc<Shared>>, Path((d, id)): Path<(String, String)>, Json(b): Json<ActionBody>) -> Result<Json<Value>, ApiError> {
+    act(s, d, id, Action::Acknowledge, b).await
+}
+
+pub async fn clear(State(s): State<Arc<Shared>>, Path((d, id)): Path<(String, String)>, Json(b): Json<ActionBody>) -> Result<Json<Value>, ApiError> {
+    act(s, d, id, Action::Clear, b).await
+}

@@ -1,0 +1,161 @@
+//! Where each target stands, persisted in the store file in a table of this module's own
+//! (`forward_cursor`), written only after the server accepted a batch.
+//!
+//! - Raw readings: `reading` is an append-only rowid table, so its rowid is commit order.
+//!   `done` is the rowid up to which everything was sent. While a live lane runs (after an
+//!   outage, see `source.rs`), rows in `(live_from, live_pos]` were sent too, and the backlog
+//!   `(done, live_from]` drains beside it; when it is drained the lanes merge.
+//! - Rollups: `rollup` has no rowid (primary key district, entity, id, metric, minute) and
+//!   each district's minutes are committed whole and in order when they close, so the
+//!   cursor is, per district, the last minute sent.
+//! - Alert transitions: `alert_transition.seq` (the alert engine's table), the last sent.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// The position of one target.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cursor {
+    /// Every reading with rowid ≤ `done` was sent.
+    pub done: i64,
+    /// Live lane `(from, pos)`: readings in `(from, pos]` were sent too.
+    pub live: Option<(i64, i64)>,
+    /// Per district: every rollup minute ≤ this was sent.
+    pub rollups: BTreeMap<String, i64>,
+    /// Every alert transition with `seq` ≤ this was sent.
+    pub alerts: i64,
+}
+
+impl Cursor {
+    /// Rowid of the newest reading sent.
+    pub fn newest_sent(&self) -> i64 {
+        self.live.map_or(self.done, |(_, pos)| pos.max(self.done))
+    }
+}
+
+/// Creates the cursor table if needed.
+pub fn ensure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS forward_cursor (
+             target TEXT NOT NULL,
+             stream TEXT NOT NULL,
+             key TEXT NOT NULL,
+             position INTEGER NOT NULL,
+             PRIMARY KEY (target, stream, key)) WITHOUT ROWID;",
+    )
+}
+
+/// The saved cursor of `target`, or `None` for a target never started.
+pub fn load(conn: &Connection, target: &str) -> rusqlite::Result<Option<Cursor>> {
+    let mut st = conn.prepare_cached(
+        "SELECT stream, key, position FROM forward_cursor WHERE target = ?1",
+    )?;
+    let rows = st.query_map(params![target], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+    })?;
+    let mut c = Cursor::default();
+    let (mut any, mut from, mut pos) = (false, None, None);
+    for row in rows {
+        let (stream, key, p) = row?;
+        any = true;
+        match (stream.as_str(), key.as_str()) {
+            ("reading", "done") => c.done = p,
+            ("reading", "live_from") => from = Some(p),
+            ("reading", "live_pos") => pos = Some(p),
+            ("alert", "seq") => c.alerts = p,
+            ("rollup", d) => {
+                c.rollups.insert(d.to_string(), p);
+            }
+            _ => {}
+        }
+    }
+    c.live = from.zip(pos);
+    Ok(any.then_some(c))
+}
+
+/// Saves the cursor of `target` in one transaction.
+pub fn save(conn: &mut Connection, target: &str, c: &Cursor) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut put = tx.prepare_cached(
+            "INSERT OR REPLACE INTO forward_cursor (target, stream, key, position) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        put.execute(params![target, "reading", "done", c.done])?;
+        match c.live {
+            Some((from, pos)) => {
+                put.execute(params![target, "reading", "live_from", from])?;
+                put.execute(params![target, "reading", "live_pos", pos])?;
+            }
+            None => {
+                tx.execute(
+                    "DELETE FROM forward_cursor WHERE target = ?1 AND stream = 'reading' AND key IN ('live_from', 'live_pos')",
+                    params![target],
+                )?;
+            }
+        }
+        put.execute(params![target, "alert", "seq", c.alerts])?;
+        for (d, m) in &c.rollups {
+            put.execute(params![target, "rollup", d, m])?;
+        }
+    }
+    tx.commit()
+}
+
+/// The cursor of a target seen for the first time: everything the store still holds is
+/// waiting (a new target is backfilled), and what retention pruned before it existed is not
+/// counted as lost.
+pub fn initial(conn: &Connection) -> rusqlite::Result<Cursor> {
+    let first: Option<i64> = conn
+        .query_row("SELECT MIN(rowid) FROM reading", [], |r| r.get(0))
+        .optional()?
+        .flatten();
+    Ok(Cursor {
+        done: first.map_or(0, |f| f - 1),
+        ..Default::default()
+    })
+}
+
+/// Operator tool: makes target `target` re-send every raw reading after rowid `done` (for
+/// example to refill a server restored from an old backup). Run with the gateway stopped.
+/// The re-sent points overwrite themselves where the server still has them.
+pub fn rewind(data_dir: &std::path::Path, target: &str, done: i64) -> rusqlite::Result<()> {
+    let mut conn = Connection::open(data_dir.join(crate::store::schema::FILE))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    ensure(&conn)?;
+    let mut c = load(&conn, target)?.unwrap_or_default();
+    c.done = done;
+    c.live = None;
+    save(&mut conn, target, &c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_survives_a_reopen_and_the_live_lane_is_removed_when_merged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        let mut conn = Connection::open(&path).unwrap();
+        ensure(&conn).unwrap();
+        assert_eq!(load(&conn, "a").unwrap(), None);
+        let mut c = Cursor {
+            done: 10,
+            live: Some((500, 620)),
+            rollups: [("hubin".to_string(), 60_000)].into(),
+            alerts: 3,
+        };
+        save(&mut conn, "a", &c).unwrap();
+        save(&mut conn, "b", &Cursor::default()).unwrap();
+        drop(conn);
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(load(&conn, "a").unwrap().unwrap(), c);
+        assert_eq!(c.newest_sent(), 620);
+        c.done = 620;
+        c.live = None;
+        save(&mut conn, "a", &c).unwrap();
+        assert_eq!(load(&conn, "a").unwrap().unwrap(), c);
+        assert_eq!(load(&conn, "b").unwrap().unwrap(), Cursor::default());
+    }
+}
