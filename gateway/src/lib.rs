@@ -18,7 +18,7 @@ pub mod state;
 pub mod store;
 
 pub use run::Gateway;
+pub mod alerts;
 pub mod check;
 pub mod cli;
 pub mod demo;
-pub mod alerts;

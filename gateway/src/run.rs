@@ -103,7 +103,8 @@ impl Gateway {
             crate::alerts::config::RULES
         );
         let alert_db = Arc::new(
-            crate::alerts::db::AlertDb::open(&cfg.store.data_dir).context("opening the alert tables")?,
+            crate::alerts::db::AlertDb::open(&cfg.store.data_dir)
+                .context("opening the alert tables")?,
         );
         let (alert_actions, alert_actions_rx) = mpsc::channel(64);
         let shared = Arc::new(Shared {
@@ -176,7 +177,12 @@ impl Gateway {
             dl_rx,
             shutdown_rx.clone(),
         )));
-        let alert_opts = crate::broker::client_options(&cfg.broker, &host, port, &format!("{}-alerts", cfg.broker.client_id))?;
+        let alert_opts = crate::broker::client_options(
+            &cfg.broker,
+            &host,
+            port,
+            &format!("{}-alerts", cfg.broker.client_id),
+        )?;
         let deliver_wake = Arc::new(tokio::sync::Notify::new());
         let task = crate::alerts::task::AlertTask {
             shared: shared.clone(),
@@ -187,7 +193,12 @@ impl Gateway {
             deliver_wake: deliver_wake.clone(),
         };
         tasks.push(tokio::spawn(task.run(shutdown_rx.clone())));
-        tasks.push(tokio::spawn(crate::alerts::delivery::run(alert_db, deliver_wake, metrics.clone(), shutdown_rx.clone())));
+        tasks.push(tokio::spawn(crate::alerts::delivery::run(
+            alert_db,
+            deliver_wake,
+            metrics.clone(),
+            shutdown_rx.clone(),
+        )));
         // Store-and-forward: one task per [[forward]] target, stopped with the others.
         tasks.extend(crate::forward::spawn(
             &cfg.forward,

@@ -100,20 +100,24 @@ const MIN: i64 = 60 * S;
 
 /// The default timing of a rule.
 pub fn default_policy(rule: &str) -> Policy {
-    let p = |raise_after, clear_after, escalate_after: Option<i64>, cooldown, manual_clear| Policy {
-        raise_after,
-        clear_after,
-        escalate_after,
-        max_escalation: 3,
-        cooldown,
-        update_every: 30 * S,
-        manual_clear,
-    };
+    let p =
+        |raise_after, clear_after, escalate_after: Option<i64>, cooldown, manual_clear| Policy {
+            raise_after,
+            clear_after,
+            escalate_after,
+            max_escalation: 3,
+            cooldown,
+            update_every: 30 * S,
+            manual_clear,
+        };
     match rule {
         // Fire: at once, escalate every 2 minutes nobody acknowledges.
         "fire" => p(0, MIN, Some(2 * MIN), 30 * MIN, false),
         "fire_fault" => p(MIN, 5 * MIN, Some(30 * MIN), 60 * MIN, true),
-        "crowd" | "over_capacity" => p(MIN, 5 * MIN, Some(5 * MIN), 15 * MIN, false),
+        "crowd" | "over_capacity" => Policy {
+            update_every: 2 * MIN,
+            ..p(MIN, 5 * MIN, Some(5 * MIN), 15 * MIN, false)
+        },
         "crowd_rise" => p(0, 5 * MIN, None, 15 * MIN, true),
         "air_quality" => p(30 * MIN, 30 * MIN, Some(60 * MIN), 60 * MIN, true),
         "co2" => p(15 * MIN, 15 * MIN, None, 30 * MIN, true),
@@ -146,7 +150,11 @@ impl AlertsConfig {
 
     /// Unknown rule names in `rules`.
     pub fn unknown_rules(&self) -> Vec<String> {
-        self.rules.keys().filter(|k| !RULES.contains(&k.as_str())).cloned().collect()
+        self.rules
+            .keys()
+            .filter(|k| !RULES.contains(&k.as_str()))
+            .cloned()
+            .collect()
     }
 }
 

@@ -71,7 +71,9 @@ impl AlertDb {
                  last_error TEXT, delivered_at INTEGER);
              CREATE INDEX IF NOT EXISTS alert_delivery_pending ON alert_delivery (status, next_at);",
         )?;
-        Ok(AlertDb { conn: Mutex::new(conn) })
+        Ok(AlertDb {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -79,7 +81,15 @@ impl AlertDb {
     }
 
     /// Stores a transition and its webhook deliveries in one transaction; returns its sequence.
-    pub fn record(&self, district: &str, m: &AlertMsg, at: i64, by: Option<&str>, deliveries: &[(String, String, String, i64)], wall_now: i64) -> Result<i64, DbError> {
+    pub fn record(
+        &self,
+        district: &str,
+        m: &AlertMsg,
+        at: i64,
+        by: Option<&str>,
+        deliveries: &[(String, String, String, i64)],
+        wall_now: i64,
+    ) -> Result<i64, DbError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
@@ -98,7 +108,16 @@ impl AlertDb {
     }
 
     /// Records an operator action (accepted or refused) in the audit trail.
-    pub fn audit(&self, district: &str, alert: &str, action: &str, who: &str, note: &str, at: i64, outcome: &str) -> Result<(), DbError> {
+    pub fn audit(
+        &self,
+        district: &str,
+        alert: &str,
+        action: &str,
+        who: &str,
+        note: &str,
+        at: i64,
+        outcome: &str,
+    ) -> Result<(), DbError> {
         self.conn().execute(
             "INSERT INTO alert_action (district, alert, action, who, note, at, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![district, alert, action, who, note, at, outcome],
@@ -114,17 +133,34 @@ impl AlertDb {
              AND severity >= ?4 AND at >= ?5 ORDER BY seq DESC LIMIT ?6",
         )?;
         let rows = st.query_map(
-            params![district, f.alert, f.rule, f.min_severity.unwrap_or(0), f.since.unwrap_or(i64::MIN), f.limit.max(1) as i64],
+            params![
+                district,
+                f.alert,
+                f.rule,
+                f.min_severity.unwrap_or(0),
+                f.since.unwrap_or(i64::MIN),
+                f.limit.max(1) as i64
+            ],
             |r| r.get::<_, String>(0),
         )?;
-        Ok(rows.filter_map(|r| r.ok()).filter_map(|s| serde_json::from_str(&s).ok()).collect())
+        Ok(rows
+            .filter_map(|r| r.ok())
+            .filter_map(|s| serde_json::from_str(&s).ok())
+            .collect())
     }
 
     /// The audit trail of an alert, oldest first: (action, who, note, at, outcome).
-    pub fn actions(&self, alert: &str) -> Result<Vec<(String, String, String, i64, String)>, DbError> {
+    pub fn actions(
+        &self,
+        alert: &str,
+    ) -> Result<Vec<(String, String, String, i64, String)>, DbError> {
         let conn = self.conn();
-        let mut st = conn.prepare_cached("SELECT action, who, note, at, outcome FROM alert_action WHERE alert = ?1 ORDER BY seq")?;
-        let rows = st.query_map(params![alert], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+        let mut st = conn.prepare_cached(
+            "SELECT action, who, note, at, outcome FROM alert_action WHERE alert = ?1 ORDER BY seq",
+        )?;
+        let rows = st.query_map(params![alert], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
         rows.collect()
     }
 
@@ -135,7 +171,14 @@ impl AlertDb {
             "SELECT id, webhook, url, body, attempts, expires FROM alert_delivery WHERE status = 'pending' AND next_at <= ?1 ORDER BY id LIMIT ?2",
         )?;
         let rows = st.query_map(params![wall_now, limit as i64], |r| {
-            Ok(Delivery { id: r.get(0)?, webhook: r.get(1)?, url: r.get(2)?, body: r.get(3)?, attempts: r.get(4)?, expires: r.get(5)? })
+            Ok(Delivery {
+                id: r.get(0)?,
+                webhook: r.get(1)?,
+                url: r.get(2)?,
+                body: r.get(3)?,
+                attempts: r.get(4)?,
+                expires: r.get(5)?,
+            })
         })?;
         rows.collect()
     }
@@ -167,7 +210,9 @@ impl AlertDb {
     /// Deliveries by status.
     pub fn delivery_counts(&self) -> Result<Vec<(String, i64)>, DbError> {
         let conn = self.conn();
-        let mut st = conn.prepare_cached("SELECT status, COUNT(*) FROM alert_delivery GROUP BY status ORDER BY status")?;
+        let mut st = conn.prepare_cached(
+            "SELECT status, COUNT(*) FROM alert_delivery GROUP BY status ORDER BY status",
+        )?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect()
     }
@@ -181,14 +226,21 @@ impl AlertDb {
              ON t.seq = l.s WHERE t.kind != 'cleared' ORDER BY t.seq",
         )?;
         let rows = st.query_map(params![district], |r| r.get::<_, String>(0))?;
-        Ok(rows.filter_map(|r| r.ok()).filter_map(|s| serde_json::from_str(&s).ok()).collect())
+        Ok(rows
+            .filter_map(|r| r.ok())
+            .filter_map(|s| serde_json::from_str(&s).ok())
+            .collect())
     }
 
     /// The id of any alert of `district` (to tell unknown ids from closed ones).
     pub fn exists(&self, alert: &str) -> Result<bool, DbError> {
         Ok(self
             .conn()
-            .query_row("SELECT 1 FROM alert_transition WHERE alert = ?1 LIMIT 1", params![alert], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM alert_transition WHERE alert = ?1 LIMIT 1",
+                params![alert],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some())
     }

@@ -11,7 +11,9 @@ use super::db::AlertDb;
 
 /// Backoff after `attempts` failures: 1 s doubling to 5 min, with ±20 % jitter from `salt`.
 pub fn backoff_ms(attempts: u32, salt: u64) -> i64 {
-    let base = 1000i64.saturating_mul(1i64 << attempts.min(20)).min(300_000);
+    let base = 1000i64
+        .saturating_mul(1i64 << attempts.min(20))
+        .min(300_000);
     let jitter = (salt.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33) % 41; // 0..=40
     base * (80 + jitter as i64) / 100
 }
@@ -21,8 +23,16 @@ fn wall_ms() -> i64 {
 }
 
 /// Runs the delivery worker until `shutdown`.
-pub async fn run(db: Arc<AlertDb>, wake: Arc<Notify>, metrics: Arc<crate::metrics::Metrics>, mut shutdown: watch::Receiver<bool>) {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
+pub async fn run(
+    db: Arc<AlertDb>,
+    wake: Arc<Notify>,
+    metrics: Arc<crate::metrics::Metrics>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client");
     loop {
         let due = db.due(wall_ms(), 50).unwrap_or_default();
         for d in &due {
@@ -38,14 +48,24 @@ pub async fn run(db: Arc<AlertDb>, wake: Arc<Notify>, metrics: Arc<crate::metric
                 .send()
                 .await
                 .map_err(|e| e.to_string())
-                .and_then(|r| if r.status().is_success() { Ok(()) } else { Err(format!("HTTP {}", r.status())) });
+                .and_then(|r| {
+                    if r.status().is_success() {
+                        Ok(())
+                    } else {
+                        Err(format!("HTTP {}", r.status()))
+                    }
+                });
             match result {
                 Ok(()) => {
-                    metrics.webhooks_delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    metrics
+                        .webhooks_delivered
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let _ = db.delivered(d.id, now);
                 }
                 Err(e) => {
-                    metrics.webhook_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    metrics
+                        .webhook_failures
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let next = now + backoff_ms(d.attempts, d.id as u64);
                     tracing::warn!(webhook = %d.webhook, attempt = d.attempts + 1, error = %e, "webhook delivery failed; will retry");
                     let _ = db.failed(d.id, &e, (next <= d.expires).then_some(next));

@@ -2,8 +2,10 @@
 //!
 //! One open alert per (rule, subject). A condition must hold for the rule's `raise_after`
 //! before it raises (no alert for a blip) and be gone for `clear_after` before it clears (no
-//! flapping); severity rises at once and falls only after the lower severity has held for
-//! `clear_after`. An alert not acknowledged within `escalate_after` is escalated (notified
+//! flapping). Each severity level is established the same way: an alert is raised at, and
+//! rises to, the highest level that has held for `raise_after` (so a crowd building up is
+//! reported medium, then high, then critical), and falls only after the lower severity has
+//! held for `clear_after`. An alert not acknowledged within `escalate_after` is escalated (notified
 //! again, to the next recipients), up to `max_escalation`; that is apart from its severity.
 //! A condition that returns within `cooldown` of its alert clearing reopens the same alert.
 
@@ -48,14 +50,22 @@ pub enum ActionError {
 
 type Key = (RuleId, String);
 
+const SEVERITIES: [Severity; 5] = [
+    Severity::Info,
+    Severity::Low,
+    Severity::Medium,
+    Severity::High,
+    Severity::Critical,
+];
+
 /// The engine of one district.
 #[derive(Debug, Clone)]
 pub struct Engine {
     district: String,
     policies: BTreeMap<RuleId, Policy>,
     open: BTreeMap<Key, Alert>,
-    /// First time a not-yet-raised condition was seen holding.
-    pending: BTreeMap<Key, i64>,
+    /// Since when each condition has held at each severity level (pending and open alike).
+    pending: BTreeMap<Key, BTreeMap<Severity, i64>>,
     /// A lower severity and since when, for open alerts whose severity may fall.
     lower: BTreeMap<Key, (Severity, i64)>,
     /// Recently cleared alerts (for reopening), with the clearing time.
@@ -92,7 +102,9 @@ impl Engine {
 
     /// The open alert's severity for (rule, subject), for rules' hysteresis.
     pub fn current(&self, rule: RuleId, subject: &str) -> Option<Severity> {
-        self.open.get(&(rule, subject.to_string())).map(|a| a.severity)
+        self.open
+            .get(&(rule, subject.to_string()))
+            .map(|a| a.severity)
     }
 
     /// Open alerts, oldest first.
@@ -104,7 +116,12 @@ impl Engine {
 
     /// Evaluates the conditions holding now (those with a severity); every open or pending
     /// alert of `rules` without one is taken as no longer holding.
-    pub fn update(&mut self, now: i64, rules: &[RuleId], holding: Vec<Condition>) -> Vec<Transition> {
+    pub fn update(
+        &mut self,
+        now: i64,
+        rules: &[RuleId],
+        holding: Vec<Condition>,
+    ) -> Vec<Transition> {
         let mut out = Vec::new();
         let mut seen: BTreeSet<Key> = BTreeSet::new();
         for c in holding {
@@ -115,10 +132,22 @@ impl Engine {
                 continue;
             }
             let p = self.policy(c.rule);
+            // Since when the condition has held at each level up to `sev`.
+            let held = self.pending.entry(key.clone()).or_default();
+            held.retain(|&level, _| level <= sev);
+            for level in SEVERITIES.into_iter().filter(|&l| l <= sev) {
+                held.entry(level).or_insert(now);
+            }
+            // The highest level held for the minimum duration.
+            let established = held
+                .iter()
+                .rev()
+                .find(|(_, &since)| now - since >= p.raise_after)
+                .map(|(&l, _)| l);
             if let Some(a) = self.open.get_mut(&key) {
                 a.quiet_since = None;
-                if sev > a.severity {
-                    a.severity = sev;
+                if established.is_some_and(|e| e > a.severity) {
+                    a.severity = established.expect("some");
                     self.lower.remove(&key);
                     if a.state == AlertState::Acknowledged {
                         a.state = AlertState::Raised;
@@ -128,7 +157,12 @@ impl Engine {
                     a.context = c.context;
                     a.text = c.text;
                     a.updated_at = now;
-                    out.push(Transition { alert: a.clone(), kind: "severity", at: now, by: None });
+                    out.push(Transition {
+                        alert: a.clone(),
+                        kind: "severity",
+                        at: now,
+                        by: None,
+                    });
                 } else if sev < a.severity {
                     let since = match self.lower.get(&key) {
                         Some(&(s, t)) if s == sev => t,
@@ -143,25 +177,36 @@ impl Engine {
                         a.text = c.text;
                         a.updated_at = now;
                         self.lower.remove(&key);
-                        out.push(Transition { alert: a.clone(), kind: "severity", at: now, by: None });
+                        out.push(Transition {
+                            alert: a.clone(),
+                            kind: "severity",
+                            at: now,
+                            by: None,
+                        });
                     }
                 } else {
-                    self.lower.remove(&key);
+                    if sev == a.severity {
+                        self.lower.remove(&key);
+                    }
                     if a.context != c.context && now - a.updated_at >= p.update_every {
                         a.context = c.context;
                         a.text = c.text;
                         a.updated_at = now;
-                        out.push(Transition { alert: a.clone(), kind: "updated", at: now, by: None });
+                        out.push(Transition {
+                            alert: a.clone(),
+                            kind: "updated",
+                            at: now,
+                            by: None,
+                        });
                     }
                 }
                 continue;
             }
-            let first = *self.pending.entry(key.clone()).or_insert(now);
-            if now - first < p.raise_after {
-                continue;
-            }
-            self.pending.remove(&key);
-            let reopen = self.cleared.remove(&key).filter(|(_, at)| now - at <= p.cooldown);
+            let Some(sev) = established else { continue };
+            let reopen = self
+                .cleared
+                .remove(&key)
+                .filter(|(_, at)| now - at <= p.cooldown);
             let (alert, kind) = match reopen {
                 Some((mut a, _)) => {
                     a.state = AlertState::Raised;
@@ -194,13 +239,25 @@ impl Engine {
                     "raised",
                 ),
             };
-            out.push(Transition { alert: alert.clone(), kind, at: now, by: None });
+            out.push(Transition {
+                alert: alert.clone(),
+                kind,
+                at: now,
+                by: None,
+            });
             self.open.insert(key, alert);
         }
         // Conditions no longer holding: forget pending ones, clear open ones after a quiet spell.
-        self.pending.retain(|k, _| seen.contains(k) || !rules.contains(&k.0));
-        self.suppressed.retain(|k| seen.contains(k) || !rules.contains(&k.0));
-        let quiet: Vec<Key> = self.open.keys().filter(|k| rules.contains(&k.0) && !seen.contains(*k)).cloned().collect();
+        self.pending
+            .retain(|k, _| seen.contains(k) || !rules.contains(&k.0));
+        self.suppressed
+            .retain(|k| seen.contains(k) || !rules.contains(&k.0));
+        let quiet: Vec<Key> = self
+            .open
+            .keys()
+            .filter(|k| rules.contains(&k.0) && !seen.contains(*k))
+            .cloned()
+            .collect();
         for key in quiet {
             let p = self.policy(key.0);
             let a = self.open.get_mut(&key).expect("open");
@@ -209,7 +266,12 @@ impl Engine {
                 let mut a = self.open.remove(&key).expect("open");
                 self.lower.remove(&key);
                 a.state = AlertState::Cleared;
-                out.push(Transition { alert: a.clone(), kind: "cleared", at: now, by: None });
+                out.push(Transition {
+                    alert: a.clone(),
+                    kind: "cleared",
+                    at: now,
+                    by: None,
+                });
                 self.cleared.insert(key, (a, now));
             }
         }
@@ -217,24 +279,49 @@ impl Engine {
         for a in self.open.values_mut() {
             let p = self.policies.get(a.rule).copied();
             let Some(p) = p else { continue };
-            let Some(after) = p.escalate_after else { continue };
-            if a.state == AlertState::Raised && a.escalation < p.max_escalation && now - a.notified_at >= after {
+            let Some(after) = p.escalate_after else {
+                continue;
+            };
+            if a.state == AlertState::Raised
+                && a.escalation < p.max_escalation
+                && now - a.notified_at >= after
+            {
                 a.escalation += 1;
                 a.notified_at = now;
-                out.push(Transition { alert: a.clone(), kind: "escalated", at: now, by: None });
+                out.push(Transition {
+                    alert: a.clone(),
+                    kind: "escalated",
+                    at: now,
+                    by: None,
+                });
             }
         }
-        let max_cooldown = self.policies.values().map(|p| p.cooldown).max().unwrap_or(0);
+        let max_cooldown = self
+            .policies
+            .values()
+            .map(|p| p.cooldown)
+            .max()
+            .unwrap_or(0);
         self.cleared.retain(|_, (_, at)| now - *at <= max_cooldown);
         out
     }
 
     fn find(&mut self, id: &str) -> Result<Key, ActionError> {
-        self.open.iter().find(|(_, a)| a.id == id).map(|(k, _)| k.clone()).ok_or_else(|| ActionError::NotFound(id.to_string()))
+        self.open
+            .iter()
+            .find(|(_, a)| a.id == id)
+            .map(|(k, _)| k.clone())
+            .ok_or_else(|| ActionError::NotFound(id.to_string()))
     }
 
     /// An operator acknowledges an alert: escalation stops.
-    pub fn acknowledge(&mut self, id: &str, who: &str, note: &str, now: i64) -> Result<Transition, ActionError> {
+    pub fn acknowledge(
+        &mut self,
+        id: &str,
+        who: &str,
+        note: &str,
+        now: i64,
+    ) -> Result<Transition, ActionError> {
         let key = self.find(id)?;
         let a = self.open.get_mut(&key).expect("found");
         if a.state == AlertState::Acknowledged {
@@ -242,7 +329,12 @@ impl Engine {
         }
         a.state = AlertState::Acknowledged;
         a.ack = Some((who.to_string(), now, note.to_string()));
-        Ok(Transition { alert: a.clone(), kind: "acknowledged", at: now, by: Some(who.to_string()) })
+        Ok(Transition {
+            alert: a.clone(),
+            kind: "acknowledged",
+            at: now,
+            by: Some(who.to_string()),
+        })
     }
 
     /// An operator clears an alert where its rule allows; it is not raised again until its
@@ -256,7 +348,12 @@ impl Engine {
         a.state = AlertState::Cleared;
         self.suppressed.insert(key.clone());
         self.cleared.insert(key, (a.clone(), now));
-        Ok(Transition { alert: a, kind: "cleared", at: now, by: Some(who.to_string()) })
+        Ok(Transition {
+            alert: a,
+            kind: "cleared",
+            at: now,
+            by: Some(who.to_string()),
+        })
     }
 }
 

@@ -23,7 +23,13 @@ pub struct RuleMemory {
 pub const EVALUATED: [RuleId; 13] = super::config::RULES;
 
 /// Evaluates every rule against the state at `now`; returns the conditions that hold.
-pub fn evaluate(st: &DistrictState, engine: &Engine, cfg: &AlertsConfig, mem: &mut RuleMemory, now: i64) -> Vec<Condition> {
+pub fn evaluate(
+    st: &DistrictState,
+    engine: &Engine,
+    cfg: &AlertsConfig,
+    mem: &mut RuleMemory,
+    now: i64,
+) -> Vec<Condition> {
     let mut out = Vec::new();
     fire(st, &mut out);
     crowd(st, engine, cfg, mem, now, &mut out);
@@ -33,8 +39,20 @@ pub fn evaluate(st: &DistrictState, engine: &Engine, cfg: &AlertsConfig, mem: &m
     out
 }
 
-fn cond(rule: RuleId, subject: &str, severity: Severity, context: serde_json::Value, text: String) -> Condition {
-    Condition { rule, subject: subject.to_string(), severity: Some(severity), context, text }
+fn cond(
+    rule: RuleId,
+    subject: &str,
+    severity: Severity,
+    context: serde_json::Value,
+    text: String,
+) -> Condition {
+    Condition {
+        rule,
+        subject: subject.to_string(),
+        severity: Some(severity),
+        context,
+        text,
+    }
 }
 
 /// Fire: one alert per building; any detector in alarm raises it as critical; two or more
@@ -44,7 +62,9 @@ fn fire(st: &DistrictState, out: &mut Vec<Condition>) {
     let mut alarms: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     let mut faults: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (&dev, &(state, _)) in &st.detectors {
-        let Role::Fire { building } = d.devices[dev].role else { continue };
+        let Role::Fire { building } = d.devices[dev].role else {
+            continue;
+        };
         match state {
             FireState::Alarm => alarms.entry(building).or_default().push(dev),
             FireState::Fault => faults.entry(building).or_default().push(dev),
@@ -96,25 +116,45 @@ fn fire(st: &DistrictState, out: &mut Vec<Condition>) {
             &building.id,
             Severity::Low,
             json!({ "building": building.id, "zone": d.zones[building.zone].id, "detectors": ids }),
-            format!("{} 探测器故障 {} 个 / {} detector fault(s) in {}", building.names.zh, devs.len(), devs.len(), building.names.en),
+            format!(
+                "{} 探测器故障 {} 个 / {} detector fault(s) in {}",
+                building.names.zh,
+                devs.len(),
+                devs.len(),
+                building.names.en
+            ),
         ));
     }
 }
 
 /// A crowd level with hysteresis: a level holds until density falls below its threshold by
 /// the hysteresis share.
-pub fn level_with_hysteresis(density: f64, t: &DensityThresholds, current: Option<Severity>, h: f64) -> CrowdLevel {
+pub fn level_with_hysteresis(
+    density: f64,
+    t: &DensityThresholds,
+    current: Option<Severity>,
+    h: f64,
+) -> CrowdLevel {
     let raw = CrowdLevel::of(density, t);
     let held = match current {
         Some(Severity::Critical) if density >= t.critical * (1.0 - h) => CrowdLevel::Critical,
-        Some(Severity::High) | Some(Severity::Critical) if density >= t.alarm * (1.0 - h) => CrowdLevel::Crowded,
+        Some(Severity::High) | Some(Severity::Critical) if density >= t.alarm * (1.0 - h) => {
+            CrowdLevel::Crowded
+        }
         Some(_) if density >= t.warn * (1.0 - h) => CrowdLevel::Busy,
         _ => CrowdLevel::Normal,
     };
     raw.max(held)
 }
 
-fn crowd(st: &DistrictState, engine: &Engine, cfg: &AlertsConfig, mem: &mut RuleMemory, now: i64, out: &mut Vec<Condition>) {
+fn crowd(
+    st: &DistrictState,
+    engine: &Engine,
+    cfg: &AlertsConfig,
+    mem: &mut RuleMemory,
+    now: i64,
+    out: &mut Vec<Condition>,
+) {
     let d = &st.district;
     for (z, zone) in d.zones.iter().enumerate() {
         if st.zone_stale(z, now) {
@@ -122,7 +162,12 @@ fn crowd(st: &DistrictState, engine: &Engine, cfg: &AlertsConfig, mem: &mut Rule
         }
         let people = st.zones[z].people();
         let density = people as f64 / zone.area_m2;
-        let level = level_with_hysteresis(density, &zone.density, engine.current("crowd", &zone.id), cfg.hysteresis);
+        let level = level_with_hysteresis(
+            density,
+            &zone.density,
+            engine.current("crowd", &zone.id),
+            cfg.hysteresis,
+        );
         let ctx = json!({ "zone": zone.id, "zone_name": zone.names, "people": people, "density": (density * 100.0).round() / 100.0,
                           "level": level, "capacity": zone.capacity, "thresholds": [zone.density.warn, zone.density.alarm, zone.density.critical] });
         if let Some(sev) = crowd_severity(level) {
@@ -138,7 +183,10 @@ fn crowd(st: &DistrictState, engine: &Engine, cfg: &AlertsConfig, mem: &mut Rule
                 &zone.id,
                 Severity::High,
                 ctx.clone(),
-                format!("{} 超出容量：{} / {} 人 / {} over capacity: {} of {}", zone.names.zh, people, zone.capacity, zone.names.en, people, zone.capacity),
+                format!(
+                    "{} 超出容量：{} / {} 人 / {} over capacity: {} of {}",
+                    zone.names.zh, people, zone.capacity, zone.names.en, people, zone.capacity
+                ),
             ));
         }
         let hist = mem.people.entry(z).or_default();
@@ -154,7 +202,10 @@ fn crowd(st: &DistrictState, engine: &Engine, cfg: &AlertsConfig, mem: &mut Rule
                     &zone.id,
                     Severity::Medium,
                     ctx,
-                    format!("{} 人数快速上升：5 分钟 +{:.0} / {} rising fast: +{:.0} in 5 min", zone.names.zh, rise, zone.names.en, rise),
+                    format!(
+                        "{} 人数快速上升：5 分钟 +{:.0} / {} rising fast: +{:.0} in 5 min",
+                        zone.names.zh, rise, zone.names.en, rise
+                    ),
                 ));
             }
         }
@@ -203,17 +254,37 @@ fn air(st: &DistrictState, cfg: &AlertsConfig, out: &mut Vec<Condition>) {
 
 fn energy(st: &DistrictState, cfg: &AlertsConfig, now: i64, out: &mut Vec<Condition>) {
     let d = &st.district;
-    let open = d.calendar.is_open(chrono::DateTime::from_timestamp_millis(now).unwrap_or_default());
+    let open = d
+        .calendar
+        .is_open(chrono::DateTime::from_timestamp_millis(now).unwrap_or_default());
     for (b, building) in d.buildings.iter().enumerate() {
-        let Some(rated) = building.rated_kw else { continue };
+        let Some(rated) = building.rated_kw else {
+            continue;
+        };
         let (kw, _) = st.building_energy(b);
         let ctx = json!({ "building": building.id, "zone": d.zones[building.zone].id, "kw": (kw * 10.0).round() / 10.0, "rated_kw": rated });
         if kw > rated {
-            out.push(cond("energy_overload", &building.id, Severity::High, ctx.clone(),
-                format!("{} 负荷 {kw:.0} kW 超过额定 {rated:.0} kW / {} load over rating", building.names.zh, building.names.en)));
+            out.push(cond(
+                "energy_overload",
+                &building.id,
+                Severity::High,
+                ctx.clone(),
+                format!(
+                    "{} 负荷 {kw:.0} kW 超过额定 {rated:.0} kW / {} load over rating",
+                    building.names.zh, building.names.en
+                ),
+            ));
         } else if !open && kw > cfg.night_share * rated {
-            out.push(cond("energy_night", &building.id, Severity::Low, ctx,
-                format!("{} 闭店时段用电 {kw:.0} kW / {} drawing {kw:.0} kW while closed", building.names.zh, building.names.en)));
+            out.push(cond(
+                "energy_night",
+                &building.id,
+                Severity::Low,
+                ctx,
+                format!(
+                    "{} 闭店时段用电 {kw:.0} kW / {} drawing {kw:.0} kW while closed",
+                    building.names.zh, building.names.en
+                ),
+            ));
         }
     }
 }
@@ -229,12 +300,25 @@ fn devices(st: &DistrictState, cfg: &AlertsConfig, now: i64, out: &mut Vec<Condi
         if devs.len() >= cfg.offline_group && zone.is_some() {
             let z = &d.zones[zone.expect("some")];
             let ids: Vec<&str> = devs.iter().map(|&i| d.devices[i].id.as_str()).collect();
-            out.push(cond("zone_offline", &z.id, Severity::Medium, json!({ "zone": z.id, "devices": ids, "count": ids.len() }),
-                format!("{} 有 {} 台设备离线 / {} devices offline in {}", z.names.zh, ids.len(), ids.len(), z.names.en)));
+            out.push(cond(
+                "zone_offline",
+                &z.id,
+                Severity::Medium,
+                json!({ "zone": z.id, "devices": ids, "count": ids.len() }),
+                format!(
+                    "{} 有 {} 台设备离线 / {} devices offline in {}",
+                    z.names.zh,
+                    ids.len(),
+                    ids.len(),
+                    z.names.en
+                ),
+            ));
         } else {
             for dev in devs {
                 let device = &d.devices[dev];
-                let last = st.liveness[dev].last_seen.map(district::contract::time::format_millis);
+                let last = st.liveness[dev]
+                    .last_seen
+                    .map(district::contract::time::format_millis);
                 out.push(cond("device_offline", &device.id, Severity::Low,
                     json!({ "device": device.id, "kind": device.kind, "zone": zone_id, "last_seen": last }),
                     format!("设备 {} 离线 / device {} offline", device.id, device.id)));
@@ -245,12 +329,28 @@ fn devices(st: &DistrictState, cfg: &AlertsConfig, now: i64, out: &mut Vec<Condi
     for (dev, l) in st.liveness.iter().enumerate() {
         let device = &d.devices[dev];
         if l.stuck(5, stuck_ms) {
-            out.push(cond("device_stuck", &device.id, Severity::Low, json!({ "device": device.id, "repeats": l.repeats }),
-                format!("设备 {} 读数停滞 / device {} repeats the same values", device.id, device.id)));
+            out.push(cond(
+                "device_stuck",
+                &device.id,
+                Severity::Low,
+                json!({ "device": device.id, "repeats": l.repeats }),
+                format!(
+                    "设备 {} 读数停滞 / device {} repeats the same values",
+                    device.id, device.id
+                ),
+            ));
         }
         if l.jump_at.is_some_and(|t| now - t < 10 * 60_000) {
-            out.push(cond("implausible_jump", &device.id, Severity::Low, json!({ "device": device.id }),
-                format!("设备 {} 读数突变 / device {} reported an implausible jump", device.id, device.id)));
+            out.push(cond(
+                "implausible_jump",
+                &device.id,
+                Severity::Low,
+                json!({ "device": device.id }),
+                format!(
+                    "设备 {} 读数突变 / device {} reported an implausible jump",
+                    device.id, device.id
+                ),
+            ));
         }
     }
 }

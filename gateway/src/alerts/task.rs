@@ -67,7 +67,12 @@ impl AlertTask {
     /// Runs until `shutdown`.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let policies = self.cfg.policies();
-        let mut engines: Vec<Engine> = self.shared.districts.iter().map(|h| Engine::new(&h.model.id, policies.clone())).collect();
+        let mut engines: Vec<Engine> = self
+            .shared
+            .districts
+            .iter()
+            .map(|h| Engine::new(&h.model.id, policies.clone()))
+            .collect();
         let mut memory: Vec<RuleMemory> = vec![RuleMemory::default(); engines.len()];
         for (i, h) in self.shared.districts.iter().enumerate() {
             for m in self.db.last_open(&h.model.id).unwrap_or_default() {
@@ -121,7 +126,10 @@ impl AlertTask {
             Ok(_) => "done".to_string(),
             Err(e) => e.to_string(),
         };
-        if let Err(e) = self.db.audit(&district, &req.id, name, &req.who, &req.note, now, &outcome) {
+        if let Err(e) = self
+            .db
+            .audit(&district, &req.id, name, &req.who, &req.note, now, &outcome)
+        {
             tracing::error!(error = %e, "could not record an operator action");
         }
         let answer = match result {
@@ -147,10 +155,18 @@ impl AlertTask {
                 .filter(|w| w.wants(&msg))
                 .map(|w| {
                     let (url, body) = w.request(&msg, wall);
-                    (w.name.clone(), url, body.to_string(), wall + w.expire_after.as_millis() as i64)
+                    (
+                        w.name.clone(),
+                        url,
+                        body.to_string(),
+                        wall + w.expire_after.as_millis() as i64,
+                    )
                 })
                 .collect();
-            if let Err(e) = self.db.record(&h.model.id, &msg, t.at, t.by.as_deref(), &deliveries, wall) {
+            if let Err(e) =
+                self.db
+                    .record(&h.model.id, &msg, t.at, t.by.as_deref(), &deliveries, wall)
+            {
                 tracing::error!(error = %e, alert = %msg.id, "could not store an alert transition");
             }
             if !deliveries.is_empty() {
@@ -159,23 +175,44 @@ impl AlertTask {
             let payload = serde_json::to_string(&msg).unwrap_or_default();
             tracing::info!(alert = %msg.id, transition = %msg.transition, severity = ?msg.severity, "alert");
             let t = topic::alerts(&h.model.id);
-            if self.client.publish(t.clone(), QoS::AtLeastOnce, false, payload.clone()).await.is_ok() {
+            if self
+                .client
+                .publish(t.clone(), QoS::AtLeastOnce, false, payload.clone())
+                .await
+                .is_ok()
+            {
                 self.shared.metrics.alert_transitions.fetch_add(1, Relaxed);
             }
-            let _ = self.shared.live.send(LiveUpdate { topic: t, payload: payload.into() });
+            let _ = self.shared.live.send(LiveUpdate {
+                topic: t,
+                payload: payload.into(),
+            });
         }
     }
 
     async fn publish_active(&self, d: usize, engine: &Engine) {
         let h = &self.shared.districts[d];
         let now = self.shared.clock.now_ms();
-        let alerts: Vec<AlertMsg> = engine.open().into_iter().map(|a| a.to_msg("active", now)).collect();
+        let alerts: Vec<AlertMsg> = engine
+            .open()
+            .into_iter()
+            .map(|a| a.to_msg("active", now))
+            .collect();
         h.active_alerts.store(alerts.len() as u32, Relaxed);
-        let list = ActiveAlerts { ts: format_millis(now), alerts };
+        let list = ActiveAlerts {
+            ts: format_millis(now),
+            alerts,
+        };
         let payload = serde_json::to_string(&list).unwrap_or_default();
         let t = topic::alerts_active(&h.model.id);
-        let _ = self.client.publish(t.clone(), QoS::AtLeastOnce, true, payload.clone()).await;
-        let _ = self.shared.live.send(LiveUpdate { topic: t, payload: payload.into() });
+        let _ = self
+            .client
+            .publish(t.clone(), QoS::AtLeastOnce, true, payload.clone())
+            .await;
+        let _ = self.shared.live.send(LiveUpdate {
+            topic: t,
+            payload: payload.into(),
+        });
     }
 }
 
@@ -186,8 +223,16 @@ fn restore(m: &AlertMsg) -> Option<Alert> {
     let ack = match (m.state, m.context.get("acknowledged_by")) {
         (AlertState::Acknowledged, Some(who)) => Some((
             who.as_str().unwrap_or_default().to_string(),
-            m.context.get("acknowledged_at").and_then(|v| v.as_str()).and_then(ms).unwrap_or_default(),
-            m.context.get("ack_note").and_then(|v| v.as_str()).unwrap_or_default().to_string(),
+            m.context
+                .get("acknowledged_at")
+                .and_then(|v| v.as_str())
+                .and_then(ms)
+                .unwrap_or_default(),
+            m.context
+                .get("ack_note")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string(),
         )),
         _ => None,
     };

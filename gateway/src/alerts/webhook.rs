@@ -58,11 +58,14 @@ fn day() -> std::time::Duration {
 }
 
 impl WebhookSpec {
-    /// Whether this recipient gets this transition: every transition of an alert of at least
+    /// Whether this recipient gets this transition: every transition but context updates of an alert of at least
     /// its severity once the alert has reached its escalation step (an escalation notifies the
     /// earlier recipients again and brings in the next), and the acknowledgement and clearing
     /// of what it was told about whatever the severity.
     pub fn wants(&self, m: &AlertMsg) -> bool {
+        if m.transition == "updated" {
+            return false; // context refreshes go to MQTT and screens, not to phones
+        }
         let closing = m.transition == "cleared" || m.transition == "acknowledged";
         (m.severity >= self.min_severity || closing) && m.escalation >= self.escalation
     }
@@ -70,14 +73,25 @@ impl WebhookSpec {
     /// The URL and JSON body of the request for `m`, signed at `now_ms` where the format
     /// requires it.
     pub fn request(&self, m: &AlertMsg, now_ms: i64) -> (String, Value) {
-        let title = format!("[{}] {} {}", severity_zh(m.severity), transition_zh(&m.transition), m.subject);
+        let title = format!(
+            "[{}] {} {}",
+            severity_zh(m.severity),
+            transition_zh(&m.transition),
+            m.subject
+        );
         let lines = format!(
             "**{title}**\n\n{}\n\n- 规则 rule: {}\n- 级别 severity: {:?}\n- 状态 state: {:?}\n- 升级 escalation: {}\n- 时间 time: {}\n- 编号 id: {}",
             m.text, m.rule, m.severity, m.state, m.escalation, m.ts, m.id
         );
         match self.format {
-            Format::Generic => (self.url.clone(), serde_json::to_value(m).unwrap_or(Value::Null)),
-            Format::Wecom => (self.url.clone(), json!({ "msgtype": "markdown", "markdown": { "content": lines } })),
+            Format::Generic => (
+                self.url.clone(),
+                serde_json::to_value(m).unwrap_or(Value::Null),
+            ),
+            Format::Wecom => (
+                self.url.clone(),
+                json!({ "msgtype": "markdown", "markdown": { "content": lines } }),
+            ),
             Format::Dingtalk => {
                 let url = match &self.secret {
                     Some(secret) => {
@@ -87,7 +101,10 @@ impl WebhookSpec {
                     }
                     None => self.url.clone(),
                 };
-                (url, json!({ "msgtype": "markdown", "markdown": { "title": title, "text": lines } }))
+                (
+                    url,
+                    json!({ "msgtype": "markdown", "markdown": { "title": title, "text": lines } }),
+                )
             }
             Format::Feishu => {
                 let mut body = json!({ "msg_type": "text", "content": { "text": format!("{title}\n{}\n{}", m.text, m.id) } });
@@ -179,17 +196,22 @@ mod tests {
         // Computed independently with Python: base64(hmac.new(b"SECabc", b"1700000000000\nSECabc", sha256))
         let s = dingtalk_sign("SECabc", 1_700_000_000_000);
         let raw = base64::engine::general_purpose::STANDARD.decode(
-            percent_encoding::percent_decode_str(&s).decode_utf8().unwrap().as_bytes(),
+            percent_encoding::percent_decode_str(&s)
+                .decode_utf8()
+                .unwrap()
+                .as_bytes(),
         );
         assert_eq!(raw.unwrap().len(), 32);
-        let (url, body) = spec(Format::Dingtalk, Some("SECabc")).request(&msg("raised", Severity::Critical, 0), 1_700_000_000_000);
+        let (url, body) = spec(Format::Dingtalk, Some("SECabc"))
+            .request(&msg("raised", Severity::Critical, 0), 1_700_000_000_000);
         assert!(url.contains("&timestamp=1700000000000&sign="), "{url}");
         assert_eq!(body["msgtype"], "markdown");
     }
 
     #[test]
     fn feishu_is_signed_in_the_body() {
-        let (_, body) = spec(Format::Feishu, Some("s")).request(&msg("raised", Severity::Critical, 0), 1_700_000_000_000);
+        let (_, body) = spec(Format::Feishu, Some("s"))
+            .request(&msg("raised", Severity::Critical, 0), 1_700_000_000_000);
         assert_eq!(body["timestamp"], "1700000000");
         assert_eq!(body["sign"], json!(feishu_sign("s", 1_700_000_000)));
         assert_eq!(body["msg_type"], "text");
@@ -198,12 +220,21 @@ mod tests {
     #[test]
     fn recipients_by_severity_and_escalation_step() {
         let first = spec(Format::Generic, None);
-        let second = WebhookSpec { escalation: 1, ..spec(Format::Generic, None) };
+        let second = WebhookSpec {
+            escalation: 1,
+            ..spec(Format::Generic, None)
+        };
         assert!(first.wants(&msg("raised", Severity::Critical, 0)));
-        assert!(!first.wants(&msg("raised", Severity::Medium, 0)), "below its severity");
+        assert!(
+            !first.wants(&msg("raised", Severity::Medium, 0)),
+            "below its severity"
+        );
         assert!(!second.wants(&msg("raised", Severity::Critical, 0)));
         assert!(second.wants(&msg("escalated", Severity::Critical, 1)));
-        assert!(first.wants(&msg("escalated", Severity::Critical, 1)), "notified again");
+        assert!(
+            first.wants(&msg("escalated", Severity::Critical, 1)),
+            "notified again"
+        );
         assert!(second.wants(&msg("acknowledged", Severity::Critical, 1)));
     }
 }

@@ -30,7 +30,10 @@ pub struct ListQuery {
 }
 
 fn district_index(s: &Shared, d: &str) -> Result<usize, ApiError> {
-    s.index.get(d).copied().ok_or_else(|| not_found(format!("district \"{d}\" is not served here")))
+    s.index
+        .get(d)
+        .copied()
+        .ok_or_else(|| not_found(format!("district \"{d}\" is not served here")))
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -42,18 +45,35 @@ fn severity_rank(s: &str) -> Result<u8, ApiError> {
         .iter()
         .position(|x| *x == s)
         .map(|i| i as u8)
-        .ok_or_else(|| ApiError(StatusCode::BAD_REQUEST, format!("severity \"{s}\" is not one of info, low, medium, high, critical")))
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("severity \"{s}\" is not one of info, low, medium, high, critical"),
+            )
+        })
 }
 
-pub async fn list(State(s): State<Arc<Shared>>, Path(d): Path<String>, Query(q): Query<ListQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(s): State<Arc<Shared>>,
+    Path(d): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
     district_index(&s, &d)?;
     let min = q.severity.as_deref().map(severity_rank).transpose()?;
     let since = q
         .since
         .as_deref()
-        .map(|t| t.parse::<i64>().or_else(|_| district::contract::time::parse_text(t)))
+        .map(|t| {
+            t.parse::<i64>()
+                .or_else(|_| district::contract::time::parse_text(t))
+        })
         .transpose()
-        .map_err(|_| ApiError(StatusCode::BAD_REQUEST, "since: epoch ms or RFC 3339 with offset".into()))?;
+        .map_err(|_| {
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                "since: epoch ms or RFC 3339 with offset".into(),
+            )
+        })?;
     let db = s.alert_db.clone();
     let state = q.state.clone().unwrap_or_else(|| "active".into());
     let (rule, limit) = (q.rule.clone(), q.limit.unwrap_or(200));
@@ -61,10 +81,22 @@ pub async fn list(State(s): State<Arc<Shared>>, Path(d): Path<String>, Query(q):
     let alerts = tokio::task::spawn_blocking(move || match state.as_str() {
         "active" => db.last_open(&d2).map(|v| {
             v.into_iter()
-                .filter(|m| rule.as_ref().is_none_or(|r| &m.rule == r) && min.is_none_or(|x| m.severity as u8 >= x))
+                .filter(|m| {
+                    rule.as_ref().is_none_or(|r| &m.rule == r)
+                        && min.is_none_or(|x| m.severity as u8 >= x)
+                })
                 .collect::<Vec<_>>()
         }),
-        _ => db.transitions(&d2, &Filter { alert: None, rule, min_severity: min, since, limit }),
+        _ => db.transitions(
+            &d2,
+            &Filter {
+                alert: None,
+                rule,
+                min_severity: min,
+                since,
+                limit,
+            },
+        ),
     })
     .await
     .map_err(internal)?
@@ -72,12 +104,22 @@ pub async fn list(State(s): State<Arc<Shared>>, Path(d): Path<String>, Query(q):
     Ok(Json(json!({ "district": d, "alerts": alerts })))
 }
 
-pub async fn one(State(s): State<Arc<Shared>>, Path((d, id)): Path<(String, String)>) -> Result<Json<Value>, ApiError> {
+pub async fn one(
+    State(s): State<Arc<Shared>>,
+    Path((d, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
     district_index(&s, &d)?;
     let db = s.alert_db.clone();
     let (d2, id2) = (d.clone(), id.clone());
     let (transitions, actions) = tokio::task::spawn_blocking(move || {
-        let t = db.transitions(&d2, &Filter { alert: Some(id2.clone()), limit: 10_000, ..Default::default() })?;
+        let t = db.transitions(
+            &d2,
+            &Filter {
+                alert: Some(id2.clone()),
+                limit: 10_000,
+                ..Default::default()
+            },
+        )?;
         let a = db.actions(&id2)?;
         Ok::<_, rusqlite::Error>((t, a))
     })
@@ -91,7 +133,9 @@ pub async fn one(State(s): State<Arc<Shared>>, Path((d, id)): Path<(String, Stri
         .into_iter()
         .map(|(action, who, note, at, outcome)| json!({ "action": action, "who": who, "note": note, "at": district::contract::time::format_millis(at), "outcome": outcome }))
         .collect();
-    Ok(Json(json!({ "id": id, "transitions": transitions.into_iter().rev().collect::<Vec<_>>(), "actions": actions })))
+    Ok(Json(
+        json!({ "id": id, "transitions": transitions.into_iter().rev().collect::<Vec<_>>(), "actions": actions }),
+    ))
 }
 
 /// Body of an operator action.
@@ -104,16 +148,37 @@ pub struct ActionBody {
     pub note: String,
 }
 
-async fn act(s: Arc<Shared>, d: String, id: String, action: Action, body: ActionBody) -> Result<Json<Value>, ApiError> {
+async fn act(
+    s: Arc<Shared>,
+    d: String,
+    id: String,
+    action: Action,
+    body: ActionBody,
+) -> Result<Json<Value>, ApiError> {
     let district = district_index(&s, &d)?;
     if body.who.trim().is_empty() {
-        return Err(ApiError(StatusCode::BAD_REQUEST, "`who` is required: the audit trail names who acted".into()));
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "`who` is required: the audit trail names who acted".into(),
+        ));
     }
     let (reply, rx) = tokio::sync::oneshot::channel();
     s.alert_actions
-        .send(ActionRequest { district, id, action, who: body.who, note: body.note, reply })
+        .send(ActionRequest {
+            district,
+            id,
+            action,
+            who: body.who,
+            note: body.note,
+            reply,
+        })
         .await
-        .map_err(|_| ApiError(StatusCode::SERVICE_UNAVAILABLE, "the alert task is not running".into()))?;
+        .map_err(|_| {
+            ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the alert task is not running".into(),
+            )
+        })?;
     match rx.await.map_err(internal)? {
         Ok(msg) => Ok(Json(serde_json::to_value(msg).unwrap_or(Value::Null))),
         Err(e) if e.starts_with("no open alert") => Err(ApiError(StatusCode::NOT_FOUND, e)),
@@ -121,10 +186,18 @@ async fn act(s: Arc<Shared>, d: String, id: String, action: Action, body: Action
     }
 }
 
-pub async fn acknowledge(State(s): State<Arc<Shared>>, Path((d, id)): Path<(String, String)>, Json(b): Json<ActionBody>) -> Result<Json<Value>, ApiError> {
+pub async fn acknowledge(
+    State(s): State<Arc<Shared>>,
+    Path((d, id)): Path<(String, String)>,
+    Json(b): Json<ActionBody>,
+) -> Result<Json<Value>, ApiError> {
     act(s, d, id, Action::Acknowledge, b).await
 }
 
-pub async fn clear(State(s): State<Arc<Shared>>, Path((d, id)): Path<(String, String)>, Json(b): Json<ActionBody>) -> Result<Json<Value>, ApiError> {
+pub async fn clear(
+    State(s): State<Arc<Shared>>,
+    Path((d, id)): Path<(String, String)>,
+    Json(b): Json<ActionBody>,
+) -> Result<Json<Value>, ApiError> {
     act(s, d, id, Action::Clear, b).await
 }

@@ -32,7 +32,10 @@ pub async fn districts(State(s): State<Arc<Shared>>) -> Json<Value> {
 
 pub async fn summary(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
     let h = district(&s, &d)?;
-    Ok(Json(to_json(h.state().summary(s.clock.now_ms(), h.active_alerts.load(Relaxed)))))
+    Ok(Json(to_json(
+        h.state()
+            .summary(s.clock.now_ms(), h.active_alerts.load(Relaxed)),
+    )))
 }
 
 pub async fn zones(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {

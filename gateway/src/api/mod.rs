@@ -62,8 +62,14 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/districts/{d}/history", get(history::history))
         .route("/api/v1/districts/{d}/alerts", get(alerts::list))
         .route("/api/v1/districts/{d}/alerts/{id}", get(alerts::one))
-        .route("/api/v1/districts/{d}/alerts/{id}/ack", post(alerts::acknowledge))
-        .route("/api/v1/districts/{d}/alerts/{id}/clear", post(alerts::clear))
+        .route(
+            "/api/v1/districts/{d}/alerts/{id}/ack",
+            post(alerts::acknowledge),
+        )
+        .route(
+            "/api/v1/districts/{d}/alerts/{id}/clear",
+            post(alerts::clear),
+        )
         .route("/api/v1/ws", get(ws::upgrade))
         .route("/healthz", get(live::healthz))
         .route("/metrics", get(live::metrics))

@@ -88,7 +88,10 @@ mod tests {
         b.touch(t0 + Duration::from_millis(300));
         assert_eq!(b.first_at, Some(t0));
         assert!(!b.ready(10, age, t0 + Duration::from_millis(900)));
-        assert_eq!(b.due_in(age, t0 + Duration::from_millis(900)), Duration::from_millis(100));
+        assert_eq!(
+            b.due_in(age, t0 + Duration::from_millis(900)),
+            Duration::from_millis(100)
+        );
         assert!(b.ready(10, age, t0 + age));
         assert!(b.ready(5, age, t0), "full");
     }

@@ -119,7 +119,12 @@ impl ForwardTarget {
         }
         match url::Url::parse(&self.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            Ok(_) => return Err(format!("{who}: url \"{}\" is not http(s)://HOST[:PORT]", self.url)),
+            Ok(_) => {
+                return Err(format!(
+                    "{who}: url \"{}\" is not http(s)://HOST[:PORT]",
+                    self.url
+                ))
+            }
             Err(e) => return Err(format!("{who}: url \"{}\": {e}", self.url)),
         }
         if self.batch_points == 0 {
@@ -174,7 +179,11 @@ pub struct Token(pub(crate) String);
 
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "Token(none)" } else { "Token(***)" })
+        f.write_str(if self.0.is_empty() {
+            "Token(none)"
+        } else {
+            "Token(***)"
+        })
     }
 }
 

@@ -48,11 +48,14 @@ pub fn ensure(conn: &Connection) -> rusqlite::Result<()> {
 
 /// The saved cursor of `target`, or `None` for a target never started.
 pub fn load(conn: &Connection, target: &str) -> rusqlite::Result<Option<Cursor>> {
-    let mut st = conn.prepare_cached(
-        "SELECT stream, key, position FROM forward_cursor WHERE target = ?1",
-    )?;
+    let mut st =
+        conn.prepare_cached("SELECT stream, key, position FROM forward_cursor WHERE target = ?1")?;
     let rows = st.query_map(params![target], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
     })?;
     let mut c = Cursor::default();
     let (mut any, mut from, mut pos) = (false, None, None);

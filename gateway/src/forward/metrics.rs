@@ -111,16 +111,40 @@ pub fn render(targets: &[Arc<ForwardMetrics>]) -> String {
             .iter()
             .flat_map(|m| {
                 [
-                    (format!("{},stream=\"readings\"", t(m)), m.points_readings.load(Relaxed).to_string()),
-                    (format!("{},stream=\"rollups\"", t(m)), m.points_rollups.load(Relaxed).to_string()),
-                    (format!("{},stream=\"alerts\"", t(m)), m.points_alerts.load(Relaxed).to_string()),
+                    (
+                        format!("{},stream=\"readings\"", t(m)),
+                        m.points_readings.load(Relaxed).to_string(),
+                    ),
+                    (
+                        format!("{},stream=\"rollups\"", t(m)),
+                        m.points_rollups.load(Relaxed).to_string(),
+                    ),
+                    (
+                        format!("{},stream=\"alerts\"", t(m)),
+                        m.points_alerts.load(Relaxed).to_string(),
+                    ),
                 ]
             })
             .collect(),
     );
-    family("gateway_forward_batches_total", "counter", "Write requests accepted.", each(&|m| m.batches.load(Relaxed).to_string()));
-    family("gateway_forward_bytes_total", "counter", "Bytes of accepted write requests.", each(&|m| m.bytes.load(Relaxed).to_string()));
-    family("gateway_forward_retries_total", "counter", "Failed write attempts that are retried.", each(&|m| m.retries.load(Relaxed).to_string()));
+    family(
+        "gateway_forward_batches_total",
+        "counter",
+        "Write requests accepted.",
+        each(&|m| m.batches.load(Relaxed).to_string()),
+    );
+    family(
+        "gateway_forward_bytes_total",
+        "counter",
+        "Bytes of accepted write requests.",
+        each(&|m| m.bytes.load(Relaxed).to_string()),
+    );
+    family(
+        "gateway_forward_retries_total",
+        "counter",
+        "Failed write attempts that are retried.",
+        each(&|m| m.retries.load(Relaxed).to_string()),
+    );
     family(
         "gateway_forward_failures_total",
         "counter",
@@ -135,17 +159,72 @@ pub fn render(targets: &[Arc<ForwardMetrics>]) -> String {
             })
             .collect(),
     );
-    family("gateway_forward_rejected_points_total", "counter", "Points the server refused as invalid (dropped).", each(&|m| m.rejected.load(Relaxed).to_string()));
-    family("gateway_forward_lost_total", "counter", "Raw readings pruned by retention before they were sent.", each(&|m| m.lost_pruned.load(Relaxed).to_string()));
-    family("gateway_forward_unmapped_total", "counter", "Rollup rows of an unknown entity or metric (not written).", each(&|m| m.unmapped.load(Relaxed).to_string()));
-    family("gateway_forward_backlog_readings", "gauge", "Raw readings waiting to be sent.", each(&|m| m.backlog_readings.load(Relaxed).to_string()));
-    family("gateway_forward_backlog_minutes", "gauge", "Rollup minutes waiting to be sent (all districts).", each(&|m| m.backlog_minutes.load(Relaxed).to_string()));
-    family("gateway_forward_backlog_age_seconds", "gauge", "Event-time age of the oldest waiting reading.", each(&|m| format!("{:.3}", m.backlog_age_ms.load(Relaxed) as f64 / 1000.0)));
-    family("gateway_forward_cursor", "gauge", "Reading rowid up to which everything was sent.", each(&|m| m.cursor.load(Relaxed).to_string()));
-    family("gateway_forward_live_lane", "gauge", "1 while live readings go in a lane beside the backlog.", each(&|m| m.live_lane.load(Relaxed).to_string()));
-    family("gateway_forward_up", "gauge", "1 when the latest write attempt succeeded.", each(&|m| m.up.load(Relaxed).to_string()));
-    family("gateway_forward_last_success_timestamp_seconds", "gauge", "Wall time of the last accepted write.", each(&|m| format!("{:.3}", m.last_success_ms.load(Relaxed) as f64 / 1000.0)));
-    family("gateway_forward_write_microseconds_sum", "counter", "Time spent in accepted writes.", each(&|m| m.write_us_sum.load(Relaxed).to_string()));
+    family(
+        "gateway_forward_rejected_points_total",
+        "counter",
+        "Points the server refused as invalid (dropped).",
+        each(&|m| m.rejected.load(Relaxed).to_string()),
+    );
+    family(
+        "gateway_forward_lost_total",
+        "counter",
+        "Raw readings pruned by retention before they were sent.",
+        each(&|m| m.lost_pruned.load(Relaxed).to_string()),
+    );
+    family(
+        "gateway_forward_unmapped_total",
+        "counter",
+        "Rollup rows of an unknown entity or metric (not written).",
+        each(&|m| m.unmapped.load(Relaxed).to_string()),
+    );
+    family(
+        "gateway_forward_backlog_readings",
+        "gauge",
+        "Raw readings waiting to be sent.",
+        each(&|m| m.backlog_readings.load(Relaxed).to_string()),
+    );
+    family(
+        "gateway_forward_backlog_minutes",
+        "gauge",
+        "Rollup minutes waiting to be sent (all districts).",
+        each(&|m| m.backlog_minutes.load(Relaxed).to_string()),
+    );
+    family(
+        "gateway_forward_backlog_age_seconds",
+        "gauge",
+        "Event-time age of the oldest waiting reading.",
+        each(&|m| format!("{:.3}", m.backlog_age_ms.load(Relaxed) as f64 / 1000.0)),
+    );
+    family(
+        "gateway_forward_cursor",
+        "gauge",
+        "Reading rowid up to which everything was sent.",
+        each(&|m| m.cursor.load(Relaxed).to_string()),
+    );
+    family(
+        "gateway_forward_live_lane",
+        "gauge",
+        "1 while live readings go in a lane beside the backlog.",
+        each(&|m| m.live_lane.load(Relaxed).to_string()),
+    );
+    family(
+        "gateway_forward_up",
+        "gauge",
+        "1 when the latest write attempt succeeded.",
+        each(&|m| m.up.load(Relaxed).to_string()),
+    );
+    family(
+        "gateway_forward_last_success_timestamp_seconds",
+        "gauge",
+        "Wall time of the last accepted write.",
+        each(&|m| format!("{:.3}", m.last_success_ms.load(Relaxed) as f64 / 1000.0)),
+    );
+    family(
+        "gateway_forward_write_microseconds_sum",
+        "counter",
+        "Time spent in accepted writes.",
+        each(&|m| m.write_us_sum.load(Relaxed).to_string()),
+    );
     s
 }
 
@@ -162,13 +241,19 @@ fn key(s: &Shared) -> usize {
 
 /// Registers a target's metrics under its gateway.
 pub fn register(shared: &Shared, m: Arc<ForwardMetrics>) {
-    registry().lock().expect("forward registry").push((key(shared), m));
+    registry()
+        .lock()
+        .expect("forward registry")
+        .push((key(shared), m));
 }
 
 /// Forgets a gateway's targets (at shutdown).
 pub fn unregister(shared: &Shared) {
     let k = key(shared);
-    registry().lock().expect("forward registry").retain(|(g, _)| *g != k);
+    registry()
+        .lock()
+        .expect("forward registry")
+        .retain(|(g, _)| *g != k);
 }
 
 /// The metrics of a gateway's targets, in configuration order.
@@ -200,8 +285,14 @@ mod tests {
         a.failure("connect");
         a.backlog_age_ms.store(1500, Relaxed);
         let text = render(&[a, Arc::new(ForwardMetrics::new("b"))]);
-        assert!(text.contains("gateway_forward_points_total{target=\"influx-a\",stream=\"readings\"} 10"), "{text}");
-        assert!(text.contains("gateway_forward_failures_total{target=\"influx-a\",reason=\"connect\"} 2"));
+        assert!(
+            text.contains(
+                "gateway_forward_points_total{target=\"influx-a\",stream=\"readings\"} 10"
+            ),
+            "{text}"
+        );
+        assert!(text
+            .contains("gateway_forward_failures_total{target=\"influx-a\",reason=\"connect\"} 2"));
         assert!(text.contains("gateway_forward_backlog_age_seconds{target=\"influx-a\"} 1.500"));
         assert!(text.contains("gateway_forward_up{target=\"b\"} 0"));
         assert_eq!(render(&[]), "");

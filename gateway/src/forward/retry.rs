@@ -76,7 +76,10 @@ mod tests {
         assert!(delays[5..].windows(2).any(|w| w[0] != w[1]), "{delays:?}");
         // Deterministic with a seed.
         let mut again = Backoff::new(min, max, Some(7));
-        assert_eq!(delays, (0..8).map(|_| again.next_delay()).collect::<Vec<_>>());
+        assert_eq!(
+            delays,
+            (0..8).map(|_| again.next_delay()).collect::<Vec<_>>()
+        );
         b.reset();
         assert!(b.next_delay() <= min);
         assert_eq!(b.failures(), 1);

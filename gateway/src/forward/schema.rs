@@ -115,7 +115,12 @@ pub const SCHEMA: &[MeasurementSpec] = &[
         name: "aqi",
         source: "minute",
         tags: &["district", "zone", "building", "device"],
-        fields: &[("aqi", Int), ("level", Int), ("pm25", Float), ("co2", Float)],
+        fields: &[
+            ("aqi", Int),
+            ("level", Int),
+            ("pm25", Float),
+            ("co2", Float),
+        ],
     },
     MeasurementSpec {
         name: "building",
@@ -146,7 +151,9 @@ pub fn spec(name: &str) -> Option<&'static MeasurementSpec> {
 }
 
 fn zone_id(d: &District, z: Option<usize>) -> String {
-    z.and_then(|z| d.zones.get(z)).map(|z| z.id.clone()).unwrap_or_default()
+    z.and_then(|z| d.zones.get(z))
+        .map(|z| z.id.clone())
+        .unwrap_or_default()
 }
 
 fn building_id(d: &District, b: Option<usize>) -> String {
@@ -202,7 +209,10 @@ pub fn reading(
                     .tag("building", b.id.clone())
                     .tag("zone", zone_id(d, dev.zone.or(Some(b.zone))));
                 if matches!(dev.role, Role::Fire { .. }) {
-                    p.tag("floor", dev.floor.map(|f| f.to_string()).unwrap_or_default())
+                    p.tag(
+                        "floor",
+                        dev.floor.map(|f| f.to_string()).unwrap_or_default(),
+                    )
                 } else {
                     p
                 }
@@ -399,7 +409,10 @@ mod tests {
                 .unwrap_or_else(|| panic!("{}: field {k} not in SCHEMA", s.name));
             let ok = matches!(
                 (kind, v),
-                (Int, Field::Int(_)) | (Float, Field::Float(_)) | (Bool, Field::Bool(_)) | (Str, Field::Str(_))
+                (Int, Field::Int(_))
+                    | (Float, Field::Float(_))
+                    | (Bool, Field::Bool(_))
+                    | (Str, Field::Str(_))
             );
             assert!(ok, "{}: field {k} is {v:?}, SCHEMA says {kind:?}", s.name);
         }
@@ -414,7 +427,10 @@ mod tests {
                 Role::FootfallLine { .. } => Measurement::Line { ins: 12, outs: 9 },
                 Role::FootfallArea { .. } => Measurement::Area { count: 57 },
                 Role::Bay { .. } => Measurement::Bay { occupied: true },
-                Role::Entrance { .. } => Measurement::Entrance { entries: 3, exits: 1 },
+                Role::Entrance { .. } => Measurement::Entrance {
+                    entries: 3,
+                    exits: 1,
+                },
                 Role::Air { .. } => Measurement::Air(AirSample {
                     pm25: Some(35.2),
                     co2: Some(650.0),
@@ -459,20 +475,34 @@ mod tests {
         let d = hubin();
         let z = &d.zones[0].id;
         let mut p = rollup_series(&d.id, Some(&d), "zone", z, 60_000).unwrap();
-        for (m, v) in [("people", 57.0), ("density", 0.25), ("in", 3.0), ("out", 1.0)] {
+        for (m, v) in [
+            ("people", 57.0),
+            ("density", 0.25),
+            ("in", 3.0),
+            ("out", 1.0),
+        ] {
             assert!(rollup_field(&mut p, m, v));
         }
         conforms(&p);
         assert_eq!(
             p.to_line(),
-            format!("zone,district={},zone={z} people=57i,density=0.25,in=3i,out=1i 60000", d.id)
+            format!(
+                "zone,district={},zone={z} people=57i,density=0.25,in=3i,out=1i 60000",
+                d.id
+            )
         );
         let lot = &d.lots[0];
         let mut p = rollup_series(&d.id, Some(&d), "lot", &lot.id, 60_000).unwrap();
         assert!(rollup_field(&mut p, "free", 12.0));
         conforms(&p);
-        assert!(p.to_line().contains(&format!("capacity={}i,free=12i", lot.capacity)));
-        let air = d.devices.iter().find(|v| matches!(v.role, Role::Air { .. })).unwrap();
+        assert!(p
+            .to_line()
+            .contains(&format!("capacity={}i,free=12i", lot.capacity)));
+        let air = d
+            .devices
+            .iter()
+            .find(|v| matches!(v.role, Role::Air { .. }))
+            .unwrap();
         let mut p = rollup_series(&d.id, Some(&d), "air", &air.id, 60_000).unwrap();
         assert!(rollup_field(&mut p, "aqi", 75.0));
         conforms(&p);

@@ -44,9 +44,10 @@ impl std::fmt::Debug for Sink {
 impl Sink {
     /// A client for `t` (its URL already validated) with `token`.
     pub fn new(t: &ForwardTarget, token: &Token) -> Result<Self, String> {
-        let client = influxdb2::ClientBuilder::new(t.url.as_str(), t.org.as_str(), token.0.as_str())
-            .build()
-            .map_err(|e| format!("[[forward]] \"{}\": {e}", t.name))?;
+        let client =
+            influxdb2::ClientBuilder::new(t.url.as_str(), t.org.as_str(), token.0.as_str())
+                .build()
+                .map_err(|e| format!("[[forward]] \"{}\": {e}", t.name))?;
         Ok(Sink {
             client,
             org: t.org.clone(),
@@ -116,18 +117,30 @@ mod tests {
     fn statuses_map_to_retry_shrink_or_drop() {
         assert_eq!(by_status(204, ""), Outcome::Accepted);
         assert_eq!(by_status(401, ""), Outcome::Retry("auth"));
-        assert_eq!(by_status(404, "bucket not found"), Outcome::Retry("not_found"));
+        assert_eq!(
+            by_status(404, "bucket not found"),
+            Outcome::Retry("not_found")
+        );
         assert_eq!(by_status(503, ""), Outcome::Retry("http_5xx"));
         assert_eq!(by_status(429, ""), Outcome::Retry("throttled"));
         assert_eq!(by_status(413, ""), Outcome::TooLarge);
-        assert!(matches!(by_status(400, "field type conflict"), Outcome::Rejected(t) if t.contains("conflict")));
+        assert!(
+            matches!(by_status(400, "field type conflict"), Outcome::Rejected(t) if t.contains("conflict"))
+        );
     }
 
     #[tokio::test]
     async fn a_closed_port_is_a_connect_failure() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let t = ForwardTarget::new("x", &format!("http://127.0.0.1:{port}"), "o", "b");
         let s = Sink::new(&t, &Token::default()).unwrap();
-        assert_eq!(s.write("m f=1i 1\n".into()).await, Outcome::Retry("connect"));
+        assert_eq!(
+            s.write("m f=1i 1\n".into()).await,
+            Outcome::Retry("connect")
+        );
     }
 }

@@ -181,7 +181,9 @@ impl Source {
             let after = batch.next.rollups.get(id).copied().unwrap_or(i64::MIN);
             let minute: Option<i64> = self
                 .conn
-                .prepare_cached("SELECT MIN(minute) FROM rollup WHERE district = ?1 AND minute > ?2")?
+                .prepare_cached(
+                    "SELECT MIN(minute) FROM rollup WHERE district = ?1 AND minute > ?2",
+                )?
                 .query_row(params![id, after], |r| r.get(0))?;
             let Some(minute) = minute else { break };
             let mut st = self.conn.prepare_cached(
@@ -232,13 +234,19 @@ impl Source {
         if room == 0 {
             return Ok(());
         }
-        let head: i64 = self
-            .conn
-            .query_row("SELECT IFNULL(MAX(rowid), 0) FROM reading", [], |r| r.get(0))?;
+        let head: i64 =
+            self.conn
+                .query_row("SELECT IFNULL(MAX(rowid), 0) FROM reading", [], |r| {
+                    r.get(0)
+                })?;
         let c = &mut batch.next;
         if head < c.newest_sent() {
             // The newest rows were pruned and their rowids may be handed out again.
-            tracing::warn!(head, cursor = c.newest_sent(), "store rowids went back (rows pruned at the head); the cursor follows");
+            tracing::warn!(
+                head,
+                cursor = c.newest_sent(),
+                "store rowids went back (rows pruned at the head); the cursor follows"
+            );
             c.done = c.done.min(head);
             c.live = None;
         }
@@ -354,9 +362,11 @@ impl Source {
     pub fn backlog(&self, c: &Cursor) -> rusqlite::Result<Backlog> {
         let mut b = Backlog::default();
         if self.readings {
-            let head: i64 = self
-                .conn
-                .query_row("SELECT IFNULL(MAX(rowid), 0) FROM reading", [], |r| r.get(0))?;
+            let head: i64 =
+                self.conn
+                    .query_row("SELECT IFNULL(MAX(rowid), 0) FROM reading", [], |r| {
+                        r.get(0)
+                    })?;
             let lane = c.live.map_or(0, |(from, pos)| pos - from);
             b.readings = (head - c.done - lane).max(0);
             b.oldest_ts = self
@@ -385,8 +395,11 @@ mod tests {
 
     fn hubin() -> Arc<District> {
         Arc::new(
-            district::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/districts/hubin.toml"))
-                .unwrap(),
+            district::load(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../config/districts/hubin.toml"
+            ))
+            .unwrap(),
         )
     }
 
@@ -436,14 +449,33 @@ mod tests {
         s.fill(&mut b, 6).unwrap();
         assert_eq!((b.rollups, b.readings), (2, 4), "{}", b.body);
         let lines: Vec<&str> = b.body.lines().collect();
-        assert!(lines[0].starts_with("zone,") && lines[0].contains("in=1i,people=5i") && lines[0].ends_with(" 60000"), "{}", lines[0]);
-        assert!(lines[2].starts_with("footfall,") && lines[2].contains("count=1i") && lines[2].ends_with(" 1000"), "{}", lines[2]);
+        assert!(
+            lines[0].starts_with("zone,")
+                && lines[0].contains("in=1i,people=5i")
+                && lines[0].ends_with(" 60000"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[2].starts_with("footfall,")
+                && lines[2].contains("count=1i")
+                && lines[2].ends_with(" 1000"),
+            "{}",
+            lines[2]
+        );
         assert_eq!(b.next.done, 4);
         assert_eq!(b.next.rollups[&d.id], 120_000);
         s.commit("t", &b.next).unwrap();
         let c = s.cursor("t").unwrap();
         let bl = s.backlog(&c).unwrap();
-        assert_eq!(bl, Backlog { readings: 6, oldest_ts: Some(5_000), minutes: 0 });
+        assert_eq!(
+            bl,
+            Backlog {
+                readings: 6,
+                oldest_ts: Some(5_000),
+                minutes: 0
+            }
+        );
         let mut b = Batch::new(&c);
         s.fill(&mut b, 100).unwrap();
         assert_eq!((b.rollups, b.readings, b.lost), (0, 6, 0));
@@ -458,7 +490,9 @@ mod tests {
         s.fill(&mut b, 5).unwrap();
         s.commit("t", &b.next).unwrap();
         // Retention prunes readings with ts < 12 s: rowids 6..=11 were never sent.
-        s.conn.execute("DELETE FROM reading WHERE ts < 12000", []).unwrap();
+        s.conn
+            .execute("DELETE FROM reading WHERE ts < 12000", [])
+            .unwrap();
         let mut b = Batch::new(&b.next);
         s.fill(&mut b, 100).unwrap();
         assert_eq!((b.readings, b.lost, b.next.done), (9, 6, 20));
@@ -484,7 +518,11 @@ mod tests {
         s.fill(&mut b, 20).unwrap();
         assert_eq!(b.next.live, Some((100, 110)));
         assert_eq!(b.next.done, 30);
-        let ts: Vec<&str> = b.body.lines().map(|l| l.rsplit(' ').next().unwrap()).collect();
+        let ts: Vec<&str> = b
+            .body
+            .lines()
+            .map(|l| l.rsplit(' ').next().unwrap())
+            .collect();
         assert_eq!(ts[0], "101000", "live first");
         assert_eq!(ts[10], "21000", "then the backlog, in order");
         // Drain: the lanes merge once the backlog reaches the lane's start.
@@ -505,13 +543,19 @@ mod tests {
         let mut b = Batch::new(&s.cursor("t").unwrap());
         s.fill(&mut b, 100).unwrap();
         assert_eq!(b.next.done, 10);
-        s.conn.execute("DELETE FROM reading WHERE rowid > 7", []).unwrap();
+        s.conn
+            .execute("DELETE FROM reading WHERE rowid > 7", [])
+            .unwrap();
         let mut b2 = Batch::new(&b.next);
         s.fill(&mut b2, 100).unwrap();
         assert_eq!(b2.next.done, 7);
         s.conn.execute("INSERT INTO reading (ts, device, seq, value) VALUES (50000, 1, 50, '{\"type\":\"area\",\"count\":9}')", []).unwrap();
         let mut b3 = Batch::new(&b2.next);
         s.fill(&mut b3, 100).unwrap();
-        assert_eq!((b3.readings, b3.next.done), (1, 8), "the reused rowid 8 is sent");
+        assert_eq!(
+            (b3.readings, b3.next.done),
+            (1, 8),
+            "the reused rowid 8 is sent"
+        );
     }
 }

@@ -167,7 +167,10 @@ async fn publish_tick(
                 }
             }
             if all || !dirty.is_empty() {
-                out.push((topic::summary(&d.id), json(&st.summary(now, h.active_alerts.load(Relaxed)))));
+                out.push((
+                    topic::summary(&d.id),
+                    json(&st.summary(now, h.active_alerts.load(Relaxed))),
+                ));
             }
             rollups
         };

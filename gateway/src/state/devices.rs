@@ -56,7 +56,10 @@ impl Liveness {
 
     /// Stuck: the same values for at least `min_repeats` readings spanning `min_ms`.
     pub fn stuck(&self, min_repeats: u32, min_ms: i64) -> bool {
-        self.repeats >= min_repeats && self.last_seen.is_some_and(|t| t - self.unchanged_since >= min_ms)
+        self.repeats >= min_repeats
+            && self
+                .last_seen
+                .is_some_and(|t| t - self.unchanged_since >= min_ms)
     }
 }
 

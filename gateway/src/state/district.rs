@@ -169,7 +169,10 @@ impl DistrictState {
             return Applied::Duplicate;
         }
         self.liveness[dev].seen(r.ts_ms);
-        if matches!(role, Role::FootfallArea { .. } | Role::Air { .. } | Role::Energy { .. }) {
+        if matches!(
+            role,
+            Role::FootfallArea { .. } | Role::Air { .. } | Role::Energy { .. }
+        ) {
             self.liveness[dev].values(r.ts_ms, &r.value);
         }
         self.watermark = self.watermark.max(r.ts_ms);
@@ -188,8 +191,14 @@ impl DistrictState {
                 }
             }
             (Role::FootfallArea { zone }, Measurement::Area { count }) => {
-                let prev = self.zones[*zone].area.get(&dev).and_then(|h| h.back()).map(|&(_, c)| c);
-                if prev.is_some_and(|p| p.abs_diff(*count) as f64 > 0.5 * d.zones[*zone].capacity as f64) {
+                let prev = self.zones[*zone]
+                    .area
+                    .get(&dev)
+                    .and_then(|h| h.back())
+                    .map(|&(_, c)| c);
+                if prev.is_some_and(|p| {
+                    p.abs_diff(*count) as f64 > 0.5 * d.zones[*zone].capacity as f64
+                }) {
                     self.liveness[dev].jump(ts);
                 }
                 self.zones[*zone].area_count(dev, ts, *count);
