@@ -31,7 +31,8 @@ pub struct DemoArgs {
     /// Simulated start, RFC 3339 with offset (default: today 09:00 in the district's time zone).
     #[arg(long)]
     pub start: Option<String>,
-    /// Simulator scenario file (fires, crowd surges, pollution, silent devices, malformed bursts).
+    /// Simulator scenario file (fires, crowd surges, pollution, silent devices, malformed
+    /// bursts). Default: the drill shipped with the simulator (`sensors-sim/scenarios/drill.toml`).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
     /// Stop after this much simulated time (default: run until Ctrl-C).
@@ -85,7 +86,10 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
             .map(humantime::parse_duration)
             .transpose()
             .context("--duration")?,
-        scenario: a.scenario.clone(),
+        scenario: a.scenario.clone().or_else(|| {
+            let drill = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sensors-sim/scenarios/drill.toml");
+            drill.exists().then_some(drill)
+        }),
         shutdown: Some(stop_rx),
         ..Default::default()
     };
@@ -105,6 +109,8 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         gw.http_addr, d.id
     );
     println!("           http://{}/api/v1/districts/{}/zones   .../lots   .../air   .../energy   /metrics", gw.http_addr, d.id);
+    println!("  alerts   mosquitto_sub -p {} -t 'district/{}/alerts' -v   (a fire at +30 min, a crowd surge at +45 min)", a.mqtt_addr.port(), d.id);
+    println!("           http://{}/api/v1/districts/{}/alerts", gw.http_addr, d.id);
     println!("  WS       ws://{}/api/v1/ws", gw.http_addr);
     println!("  data     {}", a.data_dir.display());
     println!("  twin     not built yet (see the README's status)");
