@@ -168,6 +168,11 @@ async fn main() -> anyhow::Result<()> {
         n as f64 / commits as f64
     );
     println!(
+        "arrival to commit: p50 <= {} us, p99 <= {} us (power-of-two bucket bounds)",
+        m.stored_latency.quantile_us(0.5),
+        m.stored_latency.quantile_us(0.99)
+    );
+    println!(
         "peak RSS: {:.0} MiB (before the gateway started: {:.0} MiB)",
         peak_rss_mib(),
         rss_before

@@ -5,6 +5,43 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 
+/// A latency histogram with power-of-two microsecond buckets (1 µs … 2^31 µs).
+#[derive(Debug, Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; 32],
+}
+
+impl Histogram {
+    /// Records one duration.
+    pub fn record(&self, d: std::time::Duration) {
+        let us = d.as_micros().max(1) as u64;
+        let i = (63 - us.leading_zeros()).min(31) as usize;
+        self.buckets[i].fetch_add(1, Relaxed);
+    }
+
+    /// Observations so far.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Relaxed)).sum()
+    }
+
+    /// The upper bound (µs) of the bucket holding quantile `q` (0..=1), or 0 with no data.
+    pub fn quantile_us(&self, q: f64) -> u64 {
+        let n = self.count();
+        if n == 0 {
+            return 0;
+        }
+        let target = ((n as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, b) in self.buckets.iter().enumerate() {
+            seen += b.load(Relaxed);
+            if seen >= target {
+                return 1u64 << (i + 1);
+            }
+        }
+        1u64 << 32
+    }
+}
+
 /// Counters and gauges of the running gateway.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -32,6 +69,8 @@ pub struct Metrics {
     pub store_commit_us_max: AtomicU64,
     /// Store errors.
     pub store_errors: AtomicU64,
+    /// From a reading's arrival at the pipeline to its commit.
+    pub stored_latency: Histogram,
     /// QoS 1 acknowledgements sent after commit.
     pub acks: AtomicU64,
     /// Live messages published.

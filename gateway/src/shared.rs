@@ -19,6 +19,8 @@ pub struct DistrictHandle {
     pub model: Arc<District>,
     /// The id as a shared string (used in every stored row).
     pub id: Arc<str>,
+    /// Device ids as shared strings, by device index.
+    pub device_ids: Vec<Arc<str>>,
     /// Its live state.
     pub state: Mutex<DistrictState>,
     /// Open alerts now (kept by the alert task, read by the summary).

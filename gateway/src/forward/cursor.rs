@@ -119,6 +119,14 @@ pub fn initial(conn: &Connection) -> rusqlite::Result<Cursor> {
     })
 }
 
+/// The saved cursor of `target` in the store in `data_dir` (operators, tests).
+pub fn saved(data_dir: &std::path::Path, target: &str) -> rusqlite::Result<Option<Cursor>> {
+    let conn = Connection::open(data_dir.join(crate::store::schema::FILE))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    ensure(&conn)?;
+    load(&conn, target)
+}
+
 /// Operator tool: makes target `target` re-send every raw reading after rowid `done` (for
 /// example to refill a server restored from an old backup). Run with the gateway stopped.
 /// The re-sent points overwrite themselves where the server still has them.

@@ -2,7 +2,7 @@
 //! connection to the store file (WAL lets it read while the writer writes). Blocking: the
 //! task calls it on the blocking pool.
 //!
-//! Each batch takes, in this order:
+//! Each batch takes, in this order (rollups at most half of it while readings wait):
 //! 0. alert transitions after the alert cursor (`alert_transition`, when the alert engine's
 //!    table exists), so an alert is never stuck behind anything;
 //! 1. rollup minutes after each district's cursor (small, and what dashboards show, so they
@@ -127,13 +127,25 @@ impl Source {
     /// Adds waiting rows to `batch` until it holds `limit` points or nothing waits.
     pub fn fill(&mut self, batch: &mut Batch, limit: usize) -> rusqlite::Result<()> {
         self.fill_alerts(batch, limit)?;
+        // Rollups take at most half of the room while raw readings may wait, so neither
+        // starves the other; whatever the readings leave goes to rollups again.
         if self.rollups {
+            let share = if self.readings {
+                batch.points() + limit.saturating_sub(batch.points()).div_ceil(2)
+            } else {
+                limit
+            };
             for d in 0..self.districts.len() {
-                self.fill_rollups(batch, d, limit)?;
+                self.fill_rollups(batch, d, share)?;
             }
         }
         if self.readings {
             self.fill_readings(batch, limit)?;
+        }
+        if self.rollups && self.readings {
+            for d in 0..self.districts.len() {
+                self.fill_rollups(batch, d, limit)?;
+            }
         }
         Ok(())
     }
@@ -182,12 +194,13 @@ impl Source {
             let minute: Option<i64> = self
                 .conn
                 .prepare_cached(
-                    "SELECT MIN(minute) FROM rollup WHERE district = ?1 AND minute > ?2",
+                    "SELECT MIN(minute) FROM rollup INDEXED BY forward_rollup_by_minute WHERE district = ?1 AND minute > ?2",
                 )?
                 .query_row(params![id, after], |r| r.get(0))?;
             let Some(minute) = minute else { break };
             let mut st = self.conn.prepare_cached(
-                "SELECT entity, id, metric, value FROM rollup WHERE district = ?1 AND minute = ?2
+                "SELECT entity, id, metric, value FROM rollup INDEXED BY forward_rollup_by_minute
+                 WHERE district = ?1 AND minute = ?2
                  ORDER BY entity, id, metric",
             )?;
             let mut rows = st.query(params![id, minute])?;
@@ -379,7 +392,7 @@ impl Source {
             for d in &self.districts {
                 let after = c.rollups.get(&d.id).copied().unwrap_or(i64::MIN);
                 let n: i64 = self.conn.prepare_cached(
-                    "SELECT COUNT(*) FROM (SELECT DISTINCT minute FROM rollup WHERE district = ?1 AND minute > ?2)",
+                    "SELECT COUNT(*) FROM (SELECT DISTINCT minute FROM rollup INDEXED BY forward_rollup_by_minute WHERE district = ?1 AND minute > ?2)",
                 )?
                 .query_row(params![d.id, after], |r| r.get(0))?;
                 b.minutes += n;

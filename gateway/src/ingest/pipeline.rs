@@ -30,6 +30,7 @@ pub async fn run(
     while let Some(mut p) = rx.recv().await {
         metrics.ingest_queue.fetch_sub(1, Relaxed);
         metrics.received.fetch_add(1, Relaxed);
+        let arrived = std::time::Instant::now();
         let payload = std::mem::take(&mut p.payload);
         let topic_owned = p.topic.clone();
         let topic: &str = &topic_owned;
@@ -55,8 +56,10 @@ pub async fn run(
                 let value = serde_json::to_string(&v.reading.value).unwrap_or_default();
                 store
                     .send(StoreMsg::Reading {
+                        key: (v.district as u32, v.device as u32),
                         district: h.id.clone(),
-                        device: dev.id.as_str().into(),
+                        device: h.device_ids[v.device].clone(),
+                        arrived,
                         kind: dev.kind.as_str(),
                         ts: v.reading.ts_ms,
                         seq: v.reading.seq,

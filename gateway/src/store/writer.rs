@@ -2,8 +2,9 @@
 //!
 //! Rows arrive on a bounded channel (a full channel slows the pipeline, and so the broker's
 //! acks: backpressure, never a silent drop). The writer takes every row waiting, up to
-//! `batch_rows`, commits them in one transaction, and only then releases their MQTT acks.
-//! So batches are small at low load (low latency) and grow under load (high throughput).
+//! `batch_rows`, commits them in one
+//! transaction, and only then releases their MQTT acks. So batches are small at low load
+//! (low latency) and grow under load (high throughput).
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
@@ -24,10 +25,14 @@ pub type Ack = rumqttc::Publish;
 pub enum StoreMsg {
     /// An accepted reading.
     Reading {
+        /// District index and device index (the writer's cache key).
+        key: (u32, u32),
         /// District id.
         district: Arc<str>,
         /// Device id.
         device: Arc<str>,
+        /// When the pipeline got it (for the arrival-to-commit latency).
+        arrived: Instant,
         /// Device kind.
         kind: &'static str,
         /// Event time, ms.
@@ -122,9 +127,18 @@ pub fn start_writer(
     (StoreTx { tx, metrics }, handle)
 }
 
+fn drain(rx: &mut mpsc::Receiver<StoreMsg>, batch: &mut Vec<StoreMsg>, max: usize) {
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(m) => batch.push(m),
+            Err(_) => break,
+        }
+    }
+}
+
 struct Writer {
     conn: Connection,
-    devices: HashMap<(Arc<str>, Arc<str>), i64>,
+    devices: HashMap<(u32, u32), i64>,
     metrics: Arc<Metrics>,
     acks: mpsc::UnboundedSender<Vec<Ack>>,
 }
@@ -134,12 +148,7 @@ impl Writer {
         let mut batch = Vec::with_capacity(batch_rows);
         while let Some(first) = rx.blocking_recv() {
             batch.push(first);
-            while batch.len() < batch_rows {
-                match rx.try_recv() {
-                    Ok(m) => batch.push(m),
-                    Err(_) => break,
-                }
-            }
+            drain(&mut rx, &mut batch, batch_rows);
             self.metrics
                 .store_queue
                 .fetch_sub(batch.len() as i64, Relaxed);
@@ -152,6 +161,7 @@ impl Writer {
         let mut acks = Vec::new();
         let mut flushes = Vec::new();
         let mut rows = 0;
+        let mut arrivals = Vec::new();
         let result = (|| -> rusqlite::Result<()> {
             let tx = self.conn.transaction()?;
             {
@@ -166,18 +176,18 @@ impl Writer {
                 )?;
                 for msg in batch.drain(..) {
                     match msg {
-                        StoreMsg::Reading {
-                            district,
-                            device,
-                            kind,
-                            ts,
-                            seq,
-                            value,
-                            ack,
-                        } => {
-                            let id = device_id(&tx, &mut self.devices, district, device, kind)?;
+                        StoreMsg::Reading { key, district, device, arrived, kind, ts, seq, value, ack } => {
+                            let id = match self.devices.get(&key) {
+                                Some(&id) => id,
+                                None => {
+                                    let id = device_id(&tx, &district, &device, kind)?;
+                                    self.devices.insert(key, id);
+                                    id
+                                }
+                            };
                             ins.execute(params![ts, id, seq.map(|s| s as i64), value])?;
                             rows += 1;
+                            arrivals.push(arrived);
                             acks.extend(ack);
                         }
                         StoreMsg::DeadLetter {
@@ -229,6 +239,10 @@ impl Writer {
             Ok(()) => {
                 self.metrics
                     .commit(rows, started.elapsed().as_micros() as u64);
+                let done = Instant::now();
+                for a in arrivals {
+                    self.metrics.stored_latency.record(done - a);
+                }
                 if !acks.is_empty() {
                     self.metrics.acks.fetch_add(acks.len() as u64, Relaxed);
                     let _ = self.acks.send(acks);
@@ -249,25 +263,10 @@ impl Writer {
     }
 }
 
-fn device_id(
-    tx: &rusqlite::Transaction<'_>,
-    cache: &mut HashMap<(Arc<str>, Arc<str>), i64>,
-    district: Arc<str>,
-    device: Arc<str>,
-    kind: &str,
-) -> rusqlite::Result<i64> {
-    if let Some(id) = cache.get(&(district.clone(), device.clone())) {
-        return Ok(*id);
-    }
+fn device_id(tx: &rusqlite::Transaction<'_>, district: &str, device: &str, kind: &str) -> rusqlite::Result<i64> {
     tx.execute(
         "INSERT OR IGNORE INTO device (district, device, kind) VALUES (?1, ?2, ?3)",
-        params![&*district, &*device, kind],
+        params![district, device, kind],
     )?;
-    let id: i64 = tx.query_row(
-        "SELECT id FROM device WHERE district = ?1 AND device = ?2",
-        params![&*district, &*device],
-        |r| r.get(0),
-    )?;
-    cache.insert((district, device), id);
-    Ok(id)
+    tx.query_row("SELECT id FROM device WHERE district = ?1 AND device = ?2", params![district, device], |r| r.get(0))
 }
