@@ -100,8 +100,9 @@ pub struct DistrictState {
     pub visits: super::ledger::MinuteCounts,
     /// Latest event time accepted.
     pub watermark: i64,
-    /// Last closed minute.
-    pub closed_minute: i64,
+    /// Last closed minute (None until the first close: then the minutes the clock rule has
+    /// already passed count as closed).
+    pub closed_minute: Option<i64>,
     next_rebaseline: i64,
     /// When this state started (gateway clock), for offline detection of never-seen devices.
     pub started_ms: i64,
@@ -133,7 +134,7 @@ impl DistrictState {
             dedup: vec![Dedup::default(); district.devices.len()],
             visits: Default::default(),
             watermark: i64::MIN,
-            closed_minute: minute_of(now_ms) - MINUTE_MS,
+            closed_minute: None,
             next_rebaseline,
             started_ms: now_ms,
             dirty: Dirty::default(),
@@ -260,18 +261,20 @@ impl DistrictState {
         } else {
             self.watermark.min(now_ms + grace_ms) - grace_ms
         };
-        let target = by_data.max(now_ms - close_after_ms).div_euclid(MINUTE_MS) * MINUTE_MS;
+        let by_clock = (now_ms - close_after_ms).div_euclid(MINUTE_MS) * MINUTE_MS;
+        let target = by_data.max(by_clock).div_euclid(MINUTE_MS) * MINUTE_MS;
+        let closed = *self.closed_minute.get_or_insert(by_clock);
         let mut out = Vec::new();
-        if target <= self.closed_minute {
+        if target <= closed {
             return out;
         }
         // After a long idle gap, close only the last day's minutes.
-        let mut m = (self.closed_minute + MINUTE_MS).max(target - 1440 * MINUTE_MS);
+        let mut m = (closed + MINUTE_MS).max(target - 1440 * MINUTE_MS);
         while m <= target {
             self.close_one(m, &mut out);
             m += MINUTE_MS;
         }
-        self.closed_minute = target;
+        self.closed_minute = Some(target);
         out
     }
 

@@ -14,12 +14,12 @@ pub const MINUTE_MS: i64 = 60_000;
 /// The minute bucket of an event time: the minute *ending* at or after `ts` (a reading at
 /// exactly 10:01:00 belongs to the minute that ends at 10:01:00).
 pub fn minute_of(ts_ms: i64) -> i64 {
-    ts_ms.div_euclid(MINUTE_MS) * MINUTE_MS
-        + if ts_ms.rem_euclid(MINUTE_MS) == 0 {
-            0
-        } else {
-            MINUTE_MS
-        }
+    let start = ts_ms.div_euclid(MINUTE_MS).saturating_mul(MINUTE_MS);
+    if ts_ms.rem_euclid(MINUTE_MS) == 0 {
+        start
+    } else {
+        start.saturating_add(MINUTE_MS)
+    }
 }
 
 /// A signed count with per-minute deltas.
@@ -125,6 +125,7 @@ mod tests {
         assert_eq!(minute_of(10 * M), 10 * M);
         assert_eq!(minute_of(10 * M + 1), 11 * M);
         assert_eq!(minute_of(11 * M - 1), 11 * M);
+        assert!(minute_of(i64::MIN) < 0 && minute_of(i64::MAX) > 0, "no overflow at the extremes");
     }
 
     #[test]
