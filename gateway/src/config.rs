@@ -53,6 +53,8 @@ pub struct GatewayConfig {
     /// InfluxDB targets (`[[forward]]`, repeatable): every reading and rollup is forwarded
     /// from the store to each, with its own cursor, batches and retries. Default: none.
     pub forward: Vec<crate::forward::ForwardTarget>,
+    /// Parking guidance: signs, reservations.
+    pub parking: crate::parking::ParkingConfig,
 }
 
 impl Default for GatewayConfig {
@@ -67,6 +69,7 @@ impl Default for GatewayConfig {
             http: HttpConfig::default(),
             alerts: Default::default(),
             forward: Vec::new(),
+            parking: Default::default(),
         }
     }
 }

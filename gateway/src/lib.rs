@@ -5,12 +5,14 @@
 //!   minute rollups.
 //! - [`forward`]: store-and-forward to InfluxDB: one task per `[[forward]]` target, each with
 //!   its own persisted cursor, batches, retries and metrics.
+//! - [`parking`]: parking guidance: sign frames, reservations, space queries, FIWARE output.
 pub mod api;
 pub mod broker;
 pub mod config;
 pub mod forward;
 pub mod ingest;
 pub mod metrics;
+pub mod parking;
 pub mod publish;
 pub mod run;
 pub mod shared;

@@ -30,6 +30,7 @@ pub struct Gateway {
     /// Where the API listens.
     pub http_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
+    stop_ingest: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     writer: Option<std::thread::JoinHandle<()>>,
 }
@@ -108,6 +109,13 @@ impl Gateway {
                 .context("opening the alert tables")?,
         );
         let (alert_actions, alert_actions_rx) = mpsc::channel(64);
+        let parking = crate::parking::Parking::open(
+            &cfg.parking,
+            &cfg.store.data_dir,
+            &handles.iter().map(|h| &*h.model).collect::<Vec<_>>(),
+            now,
+        )
+        .context("opening the reservation table")?;
         let shared = Arc::new(Shared {
             clock,
             districts: handles,
@@ -119,9 +127,13 @@ impl Gateway {
             alert_wake: Default::default(),
             alert_actions,
             alert_db: alert_db.clone(),
+            parking,
         });
 
         let (shutdown, shutdown_rx) = watch::channel(false);
+        // Ingest stops first, so that the pipeline has drained before the publisher's last
+        // tick closes the minutes and the other tasks stop.
+        let (stop_ingest, stop_ingest_rx) = watch::channel(false);
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
         let (store_tx, writer) = store::start_writer(
             conn,
@@ -142,7 +154,7 @@ impl Gateway {
             ingest_tx,
             ack_rx,
             metrics.clone(),
-            shutdown_rx.clone(),
+            stop_ingest_rx,
         )));
         let limits = Limits {
             max_future_ms: cfg.ingest.max_future.as_millis() as i64,
@@ -170,6 +182,7 @@ impl Gateway {
             rollup_retention_ms: cfg.store.rollup_retention.as_millis() as i64,
             last_will: cfg.broker.mode == BrokerMode::External,
         };
+        let parking_store = store_tx.clone();
         tasks.push(tokio::spawn(crate::publish::run(
             shared.clone(),
             pub_opts,
@@ -200,6 +213,18 @@ impl Gateway {
             metrics.clone(),
             shutdown_rx.clone(),
         )));
+        let parking_opts = crate::broker::client_options(
+            &cfg.broker,
+            &host,
+            port,
+            &format!("{}-parking", cfg.broker.client_id),
+        )?;
+        tasks.push(tokio::spawn(crate::parking::task::run(
+            shared.clone(),
+            parking_opts,
+            parking_store,
+            shutdown_rx.clone(),
+        )));
         // Store-and-forward: one task per [[forward]] target, stopped with the others.
         tasks.extend(crate::forward::spawn(
             &cfg.forward,
@@ -224,6 +249,7 @@ impl Gateway {
             mqtt_addr: format!("{host}:{port}"),
             http_addr,
             shutdown,
+            stop_ingest,
             tasks,
             writer: Some(writer),
         })
@@ -232,6 +258,11 @@ impl Gateway {
     /// Graceful shutdown: stop ingest, drain the pipeline, publish a last time and `offline`,
     /// commit everything to the store.
     pub async fn shutdown(mut self) {
+        // The first two tasks are the ingest session and the pipeline.
+        let _ = self.stop_ingest.send(true);
+        for t in self.tasks.drain(..2) {
+            let _ = t.await;
+        }
         let _ = self.shutdown.send(true);
         for t in self.tasks.drain(..) {
             let _ = t.await;

@@ -66,6 +66,8 @@ pub struct Shared {
     pub alert_actions: tokio::sync::mpsc::Sender<crate::alerts::task::ActionRequest>,
     /// Alert history, audit trail, deliveries.
     pub alert_db: Arc<crate::alerts::db::AlertDb>,
+    /// Parking guidance: reservations and sign frames.
+    pub parking: crate::parking::Parking,
 }
 
 impl Shared {

@@ -33,6 +33,10 @@ pub struct SignLineFrame {
     pub free: Option<u32>,
     /// The exact text of this line on a plain LED sign.
     pub text: String,
+    /// A forecast note for signs that show one (e.g. `预计15分钟后满`), only where the gateway
+    /// is configured to put forecasts on signs and the lot is expected to fill within an hour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// `district/{d}/signs/{sign}` (retained, QoS 1).
@@ -44,4 +48,9 @@ pub struct SignFrame {
     pub ts: String,
     /// Lines, top to bottom.
     pub lines: Vec<SignLineFrame>,
+    /// The whole plain-text rendering: each line's `text`, joined by `\n` (what a plain
+    /// two-line LED sign shows, character for character). Added in contract 1.x; absent in
+    /// older frames.
+    #[serde(default)]
+    pub text: String,
 }

@@ -64,7 +64,7 @@ pub async fn lots(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
     let st = h.state();
     Ok(Json(Value::Array(
         (0..h.model.lots.len())
-            .map(|l| to_json(st.lot_live(l, now)))
+            .map(|l| to_json(s.parking.lot_live(s.index[&d], &st, l, now)))
             .collect(),
     )))
 }
@@ -78,13 +78,21 @@ fn lot_idx(h: &DistrictHandle, d: &str, lot: &str) -> Result<usize, ApiError> {
 pub async fn lot(State(s): State<Arc<Shared>>, Path((d, lot)): Path<(String, String)>) -> Api {
     let h = district(&s, &d)?;
     let l = lot_idx(h, &d, &lot)?;
-    Ok(Json(to_json(h.state().lot_live(l, s.clock.now_ms()))))
+    let st = h.state();
+    Ok(Json(to_json(s.parking.lot_live(
+        s.index[&d],
+        &st,
+        l,
+        s.clock.now_ms(),
+    ))))
 }
 
 pub async fn bays(State(s): State<Arc<Shared>>, Path((d, lot)): Path<(String, String)>) -> Api {
     let h = district(&s, &d)?;
     let l = lot_idx(h, &d, &lot)?;
-    let states = h.state().bays_live(l);
+    let states = s
+        .parking
+        .bays_live(s.index[&d], &h.state(), l, s.clock.now_ms());
     let bays: Vec<Value> = h.model.lots[l]
         .bays
         .iter()

@@ -15,19 +15,27 @@
 //! | `GET /api/v1/districts/{d}/alerts/{id}` | one alert's transitions and audit trail |
 //! | `POST /api/v1/districts/{d}/alerts/{id}/ack` `{"who":..,"note":..}` | acknowledge |
 //! | `POST /api/v1/districts/{d}/alerts/{id}/clear` `{"who":..,"note":..}` | clear by hand (where the rule allows) |
+//! | `GET /api/v1/districts/{d}/signs[/{sign}]` | guidance sign frames (see docs/SIGNS.md) |
+//! | `GET /api/v1/districts/{d}/parking/free` | free spaces per lot and level now (reservations taken off) |
+//! | `GET /api/v1/districts/{d}/parking/forecast` | free spaces per lot in 15/30/60 min (also retained on `live/forecast/{lot}`) |
+//! | `GET /api/v1/districts/{d}/parking/nearest?lon=&lat=&limit=` | nearest open lots with free spaces (geodesic) |
+//! | `GET\|POST /api/v1/districts/{d}/lots/{lot}/reservations` `{"plate":..,"from":..,"to":..}` | list, book (201; 409 over-booked) |
+//! | `DELETE /api/v1/districts/{d}/lots/{lot}/reservations/{id}` | cancel |
+//! | `GET /api/v1/districts/{d}/lots/{lot}/ngsi-ld`, `…/bays/ngsi-ld` | FIWARE OffStreetParking / ParkingSpot (NGSI-LD) |
 //! | `GET /api/v1/ws` | WebSocket: every live update as `{"topic":..,"payload":..}` |
 //! | `GET /healthz`, `GET /metrics` | health, Prometheus |
 
 mod alerts;
 mod history;
 mod live;
+mod parking;
 mod ws;
 
 use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 
 use crate::shared::Shared;
@@ -69,6 +77,33 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/api/v1/districts/{d}/alerts/{id}/clear",
             post(alerts::clear),
+        )
+        .route("/api/v1/districts/{d}/signs", get(parking::signs))
+        .route("/api/v1/districts/{d}/signs/{sign}", get(parking::sign))
+        .route("/api/v1/districts/{d}/parking/free", get(parking::free))
+        .route(
+            "/api/v1/districts/{d}/parking/nearest",
+            get(parking::nearest),
+        )
+        .route(
+            "/api/v1/districts/{d}/parking/forecast",
+            get(parking::forecast),
+        )
+        .route(
+            "/api/v1/districts/{d}/lots/{lot}/reservations",
+            get(parking::list).post(parking::reserve),
+        )
+        .route(
+            "/api/v1/districts/{d}/lots/{lot}/reservations/{id}",
+            delete(parking::cancel),
+        )
+        .route(
+            "/api/v1/districts/{d}/lots/{lot}/ngsi-ld",
+            get(parking::lot_ngsi),
+        )
+        .route(
+            "/api/v1/districts/{d}/lots/{lot}/bays/ngsi-ld",
+            get(parking::bays_ngsi),
         )
         .route("/api/v1/ws", get(ws::upgrade))
         .route("/healthz", get(live::healthz))

@@ -118,7 +118,7 @@ async fn publish_tick(
     full: bool,
 ) {
     let now = shared.clock.now_ms();
-    for h in &shared.districts {
+    for (di, h) in shared.districts.iter().enumerate() {
         let d = &h.model;
         let mut out: Vec<(String, String)> = Vec::new();
         let rollups = {
@@ -139,13 +139,13 @@ async fn publish_tick(
                 if all || dirty.lots.contains(&l) {
                     out.push((
                         topic::live_lot(&d.id, &d.lots[l].id),
-                        json(&st.lot_live(l, now)),
+                        json(&shared.parking.lot_live(di, &st, l, now)),
                     ));
                 }
                 if all || dirty.bays.contains(&l) {
                     out.push((
                         topic::live_bays(&d.id, &d.lots[l].id),
-                        json(&st.bays_live(l)),
+                        json(&shared.parking.bays_live(di, &st, l, now)),
                     ));
                 }
             }

@@ -84,7 +84,7 @@ fn the_example_scenarios_parse() {
     if hubin.exists() {
         let d = district::load(&hubin).unwrap();
         let s = Scenario::load(dir.join("scenarios/drill.toml"), &d).unwrap();
-        assert_eq!(s.events.len(), 5);
+        assert_eq!(s.events.len(), 6);
     } else {
         eprintln!("config/districts/hubin.toml is not there yet: drill.toml not checked");
     }
