@@ -5,9 +5,11 @@
 //!   `done` is the rowid up to which everything was sent. While a live lane runs (after an
 //!   outage, see `source.rs`), rows in `(live_from, live_pos]` were sent too, and the backlog
 //!   `(done, live_from]` drains beside it; when it is drained the lanes merge.
-//! - Rollups: `rollup` has no rowid (primary key district, entity, id, metric, minute) and
-//!   each district's minutes are committed whole and in order when they close, so the
-//!   cursor is, per district, the last minute sent.
+//! - Rollups: `rollup` has no rowid (primary key district, entity, id, metric, minute). Each
+//!   (district, entity, metric) series is written by one task, minute after minute (the
+//!   live publisher writes zones, lots, air and buildings; the parking task its flow
+//!   statistics, later and on its own cadence), so each series has its own cursor: the last
+//!   minute sent (key `district/entity/metric`).
 //! - Alert transitions: `alert_transition.seq` (the alert engine's table), the last sent.
 
 use std::collections::BTreeMap;
@@ -21,7 +23,7 @@ pub struct Cursor {
     pub done: i64,
     /// Live lane `(from, pos)`: readings in `(from, pos]` were sent too.
     pub live: Option<(i64, i64)>,
-    /// Per district: every rollup minute ≤ this was sent.
+    /// Per rollup series (`district/entity/metric`): every minute ≤ this was sent.
     pub rollups: BTreeMap<String, i64>,
     /// Every alert transition with `seq` ≤ this was sent.
     pub alerts: i64,

@@ -39,8 +39,8 @@ pub struct ForwardMetrics {
     pub unmapped: AtomicU64,
     /// Raw readings waiting (rows after the cursor).
     pub backlog_readings: AtomicI64,
-    /// Minutes of rollups waiting, summed over districts.
-    pub backlog_minutes: AtomicI64,
+    /// Rollup values waiting, all districts.
+    pub backlog_rollups: AtomicI64,
     /// Event-time age of the oldest waiting raw reading, ms (0 when none waits).
     pub backlog_age_ms: AtomicI64,
     /// The reading cursor (rowid everything up to which was sent).
@@ -184,10 +184,10 @@ pub fn render(targets: &[Arc<ForwardMetrics>]) -> String {
         each(&|m| m.backlog_readings.load(Relaxed).to_string()),
     );
     family(
-        "gateway_forward_backlog_minutes",
+        "gateway_forward_backlog_rollups",
         "gauge",
-        "Rollup minutes waiting to be sent (all districts).",
-        each(&|m| m.backlog_minutes.load(Relaxed).to_string()),
+        "Rollup values waiting to be sent (all districts).",
+        each(&|m| m.backlog_rollups.load(Relaxed).to_string()),
     );
     family(
         "gateway_forward_backlog_age_seconds",

@@ -75,7 +75,7 @@ pub fn spawn(
             token: t.token().map_err(anyhow::Error::msg)?,
             db: data_dir.join(crate::store::schema::FILE),
             districts: districts.clone(),
-            clock: shared.clock.clone(),
+            clock: shared.clock,
             metrics: m,
         };
         let shared = shared.clone();

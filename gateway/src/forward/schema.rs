@@ -109,7 +109,15 @@ pub const SCHEMA: &[MeasurementSpec] = &[
             ("capacity", Int),
             ("entries", Int),
             ("exits", Int),
+            ("occupancy", Float),
+            ("dwell_min", Float),
         ],
+    },
+    MeasurementSpec {
+        name: "bay_flow",
+        source: "minute",
+        tags: &["district", "zone", "lot", "bay"],
+        fields: &[("entries", Int)],
     },
     MeasurementSpec {
         name: "aqi",
@@ -267,6 +275,7 @@ pub fn rollup_series(
     model: Option<&District>,
     entity: &str,
     id: &str,
+    metric: &str,
     minute: i64,
 ) -> Option<Point> {
     let p = |m: &'static str| Point::new(m, minute).tag("district", district_id);
@@ -275,9 +284,20 @@ pub fn rollup_series(
         "lot" => {
             let mut pt = p("parking_lot").tag("lot", id);
             if let Some(l) = model.and_then(|d| d.lot_idx(id).map(|i| (d, &d.lots[i]))) {
-                pt = pt
-                    .tag("zone", zone_id(l.0, Some(l.1.zone)))
-                    .field("capacity", Field::Int(l.1.capacity as i64));
+                pt = pt.tag("zone", zone_id(l.0, Some(l.1.zone)));
+                if metric == "free" {
+                    // Beside `free`, so a panel can show free/total from one point.
+                    pt = pt.field("capacity", Field::Int(l.1.capacity as i64));
+                }
+            }
+            pt
+        }
+        "bay" => {
+            // Bay flow rollups (parking task): id is `{lot}/{bay}`.
+            let (lot, bay) = id.split_once('/').unwrap_or(("", id));
+            let mut pt = p("bay_flow").tag("lot", lot).tag("bay", bay);
+            if let Some(l) = model.and_then(|d| d.lot_idx(lot).map(|i| (d, &d.lots[i]))) {
+                pt = pt.tag("zone", zone_id(l.0, Some(l.1.zone)));
             }
             pt
         }
@@ -312,6 +332,9 @@ pub fn rollup_field(p: &mut Point, metric: &str, value: f64) -> bool {
         ("parking_lot", "free") => ("free", int(value)),
         ("parking_lot", "entries") => ("entries", int(value)),
         ("parking_lot", "exits") => ("exits", int(value)),
+        ("parking_lot", "occupancy") => ("occupancy", Field::Float(value)),
+        ("parking_lot", "dwell_min") => ("dwell_min", Field::Float(value)),
+        ("bay_flow", "entries") => ("entries", int(value)),
         ("aqi", "aqi") => {
             p.fields.push(("level", Field::Int(aqi_level(value))));
             ("aqi", int(value))
@@ -474,7 +497,7 @@ mod tests {
     fn rollups_map_to_derived_measurements_with_integers_as_integers() {
         let d = hubin();
         let z = &d.zones[0].id;
-        let mut p = rollup_series(&d.id, Some(&d), "zone", z, 60_000).unwrap();
+        let mut p = rollup_series(&d.id, Some(&d), "zone", z, "people", 60_000).unwrap();
         for (m, v) in [
             ("people", 57.0),
             ("density", 0.25),
@@ -492,7 +515,7 @@ mod tests {
             )
         );
         let lot = &d.lots[0];
-        let mut p = rollup_series(&d.id, Some(&d), "lot", &lot.id, 60_000).unwrap();
+        let mut p = rollup_series(&d.id, Some(&d), "lot", &lot.id, "free", 60_000).unwrap();
         assert!(rollup_field(&mut p, "free", 12.0));
         conforms(&p);
         assert!(p
@@ -503,16 +526,35 @@ mod tests {
             .iter()
             .find(|v| matches!(v.role, Role::Air { .. }))
             .unwrap();
-        let mut p = rollup_series(&d.id, Some(&d), "air", &air.id, 60_000).unwrap();
+        let mut p = rollup_series(&d.id, Some(&d), "air", &air.id, "aqi", 60_000).unwrap();
         assert!(rollup_field(&mut p, "aqi", 75.0));
         conforms(&p);
         assert!(p.to_line().contains("level=2i,aqi=75i"), "{}", p.to_line());
         let b = &d.buildings[0];
-        let mut p = rollup_series(&d.id, Some(&d), "building", &b.id, 60_000).unwrap();
+        let mut p = rollup_series(&d.id, Some(&d), "building", &b.id, "kw", 60_000).unwrap();
         assert!(rollup_field(&mut p, "kw", 40.5));
         assert!(!rollup_field(&mut p, "unknown_metric", 1.0));
         conforms(&p);
-        assert!(rollup_series(&d.id, Some(&d), "sign", "s1", 0).is_none());
+        let mut p = rollup_series(
+            &d.id,
+            Some(&d),
+            "bay",
+            &format!("{}/B1-001", lot.id),
+            "entries",
+            60_000,
+        )
+        .unwrap();
+        assert!(rollup_field(&mut p, "entries", 2.0));
+        conforms(&p);
+        assert!(
+            p.to_line().starts_with(&format!(
+                "bay_flow,bay=B1-001,district={},lot={}",
+                d.id, lot.id
+            )),
+            "{}",
+            p.to_line()
+        );
+        assert!(rollup_series(&d.id, Some(&d), "sign", "s1", "x", 0).is_none());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! Each batch takes, in this order (rollups at most half of it while readings wait):
 //! 0. alert transitions after the alert cursor (`alert_transition`, when the alert engine's
 //!    table exists), so an alert is never stuck behind anything;
-//! 1. rollup minutes after each district's cursor (small, and what dashboards show, so they
+//! 1. rollups after each series' cursor (small, and what dashboards show, so they
 //!    are never stuck behind a raw backlog);
 //! 2. raw readings after the reading cursor. When more than `live_lane_after` readings wait
 //!    (after an outage), a live lane opens at the head: each batch then carries the newest
@@ -36,8 +36,12 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::batcher::Batch;
 use super::cursor::{self, Cursor};
-use super::line::Point;
 use super::schema;
+
+/// The cursor key of one rollup series: district, entity and metric.
+fn rollup_key(district: &str, entity: &str, metric: &str) -> String {
+    format!("{district}/{entity}/{metric}")
+}
 
 /// A device row of the store, resolved against the served districts.
 #[derive(Debug, Clone)]
@@ -55,8 +59,8 @@ pub struct Backlog {
     pub readings: i64,
     /// Event time of the oldest waiting reading.
     pub oldest_ts: Option<i64>,
-    /// Rollup minutes not yet sent, all districts.
-    pub minutes: i64,
+    /// Rollup values not yet sent, all districts.
+    pub rollups: i64,
 }
 
 /// The store as seen by one target.
@@ -68,6 +72,8 @@ pub struct Source {
     readings: bool,
     rollups: bool,
     alerts_table: bool,
+    series: Vec<Vec<(String, String)>>,
+    series_at: Vec<std::time::Instant>,
 }
 
 impl std::fmt::Debug for Source {
@@ -76,14 +82,15 @@ impl std::fmt::Debug for Source {
     }
 }
 
-/// Creates this module's table and the index its rollup queries need (`rollup` by district
-/// and minute). Run once before the store writer starts.
+/// Creates this module's table and the index its rollup queries need (`rollup` by district,
+/// entity, metric and minute). Run once before the store writer starts.
 pub fn prepare(db: &Path) -> rusqlite::Result<()> {
     let conn = Connection::open(db)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     cursor::ensure(&conn)?;
     conn.execute_batch(
-        "CREATE INDEX IF NOT EXISTS forward_rollup_by_minute ON rollup (district, minute);",
+        "DROP INDEX IF EXISTS forward_rollup_by_minute;
+         CREATE INDEX IF NOT EXISTS forward_rollup_by_series ON rollup (district, entity, metric, minute);",
     )
 }
 
@@ -106,6 +113,8 @@ impl Source {
             readings,
             rollups,
             alerts_table: false,
+            series: Vec::new(),
+            series_at: Vec::new(),
         })
     }
 
@@ -186,60 +195,92 @@ impl Source {
         Ok(())
     }
 
+    /// The (entity, metric) series of district `di` with rollups, found with a skip scan of
+    /// the index (a few queries, whatever the table's size); refreshed every 10 s.
+    fn series(&mut self, di: usize) -> rusqlite::Result<Vec<(String, String)>> {
+        let fresh = self
+            .series_at
+            .get(di)
+            .is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(10));
+        if fresh {
+            return Ok(self.series[di].clone());
+        }
+        let id = self.districts[di].id.clone();
+        let mut found = Vec::new();
+        let (mut e, mut m) = (String::new(), String::new());
+        let mut st = self.conn.prepare_cached(
+            "SELECT entity, metric FROM rollup INDEXED BY forward_rollup_by_series
+             WHERE district = ?1 AND (entity, metric) > (?2, ?3) ORDER BY entity, metric LIMIT 1",
+        )?;
+        while let Some((ne, nm)) = st
+            .query_row(params![id, e, m], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .optional()?
+        {
+            found.push((ne.clone(), nm.clone()));
+            (e, m) = (ne, nm);
+        }
+        drop(st);
+        if self.series.len() < self.districts.len() {
+            self.series.resize(self.districts.len(), Vec::new());
+            self.series_at
+                .resize(self.districts.len(), std::time::Instant::now());
+        }
+        self.series[di] = found.clone();
+        self.series_at[di] = std::time::Instant::now();
+        Ok(found)
+    }
+
+    /// Rollups of district `di`, one minute of each (entity, metric) series per pass, until
+    /// the batch holds `limit` points. Each series has its own cursor: rollups are written by
+    /// more than one task (the live publisher, the parking flow task), each in minute order
+    /// for its own series but not in step with the others.
     fn fill_rollups(&mut self, batch: &mut Batch, di: usize, limit: usize) -> rusqlite::Result<()> {
         let model = self.districts[di].clone();
         let id = model.id.as_str();
-        while batch.points() < limit {
-            let after = batch.next.rollups.get(id).copied().unwrap_or(i64::MIN);
-            let minute: Option<i64> = self
-                .conn
-                .prepare_cached(
-                    "SELECT MIN(minute) FROM rollup INDEXED BY forward_rollup_by_minute WHERE district = ?1 AND minute > ?2",
-                )?
-                .query_row(params![id, after], |r| r.get(0))?;
-            let Some(minute) = minute else { break };
-            let mut st = self.conn.prepare_cached(
-                "SELECT entity, id, metric, value FROM rollup INDEXED BY forward_rollup_by_minute
-                 WHERE district = ?1 AND minute = ?2
-                 ORDER BY entity, id, metric",
-            )?;
-            let mut rows = st.query(params![id, minute])?;
-            let mut point: Option<(String, String, Point)> = None;
-            let flush = |p: Option<(String, String, Point)>, batch: &mut Batch| {
-                if let Some((_, _, p)) = p {
-                    if p.write_to(&mut batch.body) {
-                        batch.rollups += 1;
+        let series = self.series(di)?;
+        loop {
+            let mut progress = false;
+            for (entity, metric) in &series {
+                if batch.points() >= limit {
+                    return Ok(());
+                }
+                let key = rollup_key(id, entity, metric);
+                let after = batch.next.rollups.get(&key).copied().unwrap_or(i64::MIN);
+                let minute: Option<i64> = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT MIN(minute) FROM rollup INDEXED BY forward_rollup_by_series
+                         WHERE district = ?1 AND entity = ?2 AND metric = ?3 AND minute > ?4",
+                    )?
+                    .query_row(params![id, entity, metric, after], |r| r.get(0))?;
+                let Some(minute) = minute else { continue };
+                let mut st = self.conn.prepare_cached(
+                    "SELECT id, value FROM rollup INDEXED BY forward_rollup_by_series
+                     WHERE district = ?1 AND entity = ?2 AND metric = ?3 AND minute = ?4",
+                )?;
+                let mut rows = st.query(params![id, entity, metric, minute])?;
+                while let Some(r) = rows.next()? {
+                    let eid: String = r.get(0)?;
+                    let value: f64 = r.get(1)?;
+                    let point =
+                        schema::rollup_series(id, Some(&model), entity, &eid, metric, minute)
+                            .and_then(|mut p| {
+                                schema::rollup_field(&mut p, metric, value).then_some(p)
+                            });
+                    match point {
+                        Some(p) if p.write_to(&mut batch.body) => batch.rollups += 1,
+                        _ => batch.unmapped += 1,
                     }
                 }
-            };
-            while let Some(r) = rows.next()? {
-                let entity: String = r.get(0)?;
-                let eid: String = r.get(1)?;
-                let metric: String = r.get(2)?;
-                let value: f64 = r.get(3)?;
-                let same = point
-                    .as_ref()
-                    .is_some_and(|(e, i, _)| *e == entity && *i == eid);
-                if !same {
-                    flush(point.take(), batch);
-                    match schema::rollup_series(id, Some(&model), &entity, &eid, minute) {
-                        Some(p) => point = Some((entity, eid, p)),
-                        None => {
-                            batch.unmapped += 1;
-                            continue;
-                        }
-                    }
-                }
-                if let Some((_, _, p)) = point.as_mut() {
-                    if !schema::rollup_field(p, &metric, value) {
-                        batch.unmapped += 1;
-                    }
-                }
+                batch.next.rollups.insert(key, minute);
+                progress = true;
             }
-            flush(point.take(), batch);
-            batch.next.rollups.insert(id.to_string(), minute);
+            if !progress {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     fn fill_readings(&mut self, batch: &mut Batch, limit: usize) -> rusqlite::Result<()> {
@@ -389,13 +430,22 @@ impl Source {
                 .optional()?;
         }
         if self.rollups {
-            for d in &self.districts {
-                let after = c.rollups.get(&d.id).copied().unwrap_or(i64::MIN);
-                let n: i64 = self.conn.prepare_cached(
-                    "SELECT COUNT(*) FROM (SELECT DISTINCT minute FROM rollup INDEXED BY forward_rollup_by_minute WHERE district = ?1 AND minute > ?2)",
-                )?
-                .query_row(params![d.id, after], |r| r.get(0))?;
-                b.minutes += n;
+            for (di, d) in self.districts.iter().enumerate() {
+                for (entity, metric) in self.series.get(di).into_iter().flatten() {
+                    let after = c
+                        .rollups
+                        .get(&rollup_key(&d.id, entity, metric))
+                        .copied()
+                        .unwrap_or(i64::MIN);
+                    let n: i64 = self
+                        .conn
+                        .prepare_cached(
+                            "SELECT COUNT(*) FROM rollup INDEXED BY forward_rollup_by_series
+                             WHERE district = ?1 AND entity = ?2 AND metric = ?3 AND minute > ?4",
+                        )?
+                        .query_row(params![d.id, entity, metric, after], |r| r.get(0))?;
+                    b.rollups += n;
+                }
             }
         }
         Ok(b)
@@ -453,45 +503,49 @@ mod tests {
     }
 
     #[test]
-    fn rollups_come_first_whole_minutes_then_readings_in_rowid_order() {
+    fn rollups_come_first_then_readings_in_rowid_order() {
         let (_dir, path, d) = store(10);
         let mut s = Source::open(&path, vec![d.clone()], 1_000, true, true).unwrap();
         let c = s.cursor("t").unwrap();
         assert_eq!(c.done, 0);
         let mut b = Batch::new(&c);
-        s.fill(&mut b, 6).unwrap();
-        assert_eq!((b.rollups, b.readings), (2, 4), "{}", b.body);
+        s.fill(&mut b, 10).unwrap();
+        // Rollups take half the batch at most (here all 4: two minutes of people and in).
+        assert_eq!((b.rollups, b.readings), (4, 6), "{}", b.body);
         let lines: Vec<&str> = b.body.lines().collect();
         assert!(
             lines[0].starts_with("zone,")
-                && lines[0].contains("in=1i,people=5i")
+                && lines[0].contains(" in=1i ")
                 && lines[0].ends_with(" 60000"),
             "{}",
             lines[0]
         );
         assert!(
-            lines[2].starts_with("footfall,")
-                && lines[2].contains("count=1i")
-                && lines[2].ends_with(" 1000"),
+            lines[4].starts_with("footfall,")
+                && lines[4].contains("count=1i")
+                && lines[4].ends_with(" 1000"),
             "{}",
-            lines[2]
+            lines[4]
         );
-        assert_eq!(b.next.done, 4);
-        assert_eq!(b.next.rollups[&d.id], 120_000);
+        assert_eq!(b.next.done, 6);
+        assert_eq!(
+            b.next.rollups[&rollup_key(&d.id, "zone", "people")],
+            120_000
+        );
         s.commit("t", &b.next).unwrap();
         let c = s.cursor("t").unwrap();
         let bl = s.backlog(&c).unwrap();
         assert_eq!(
             bl,
             Backlog {
-                readings: 6,
-                oldest_ts: Some(5_000),
-                minutes: 0
+                readings: 4,
+                oldest_ts: Some(7_000),
+                rollups: 0
             }
         );
         let mut b = Batch::new(&c);
         s.fill(&mut b, 100).unwrap();
-        assert_eq!((b.rollups, b.readings, b.lost), (0, 6, 0));
+        assert_eq!((b.rollups, b.readings, b.lost), (0, 4, 0));
     }
 
     #[test]

@@ -175,7 +175,7 @@ impl Task {
                         }
                         m.retries.fetch_add(1, Relaxed);
                         let delay = backoff.next_delay();
-                        if backoff.failures() == 1 || backoff.failures() % 20 == 0 {
+                        if backoff.failures() == 1 || backoff.failures().is_multiple_of(20) {
                             tracing::warn!(target = %t.name, reason, failures = backoff.failures(), retry_in = ?delay, "forward write failed; retrying");
                         }
                         let stop = tokio::select! {
@@ -223,7 +223,7 @@ impl Task {
         if let Ok(b) = r {
             let m = &self.metrics;
             m.backlog_readings.store(b.readings, Relaxed);
-            m.backlog_minutes.store(b.minutes, Relaxed);
+            m.backlog_rollups.store(b.rollups, Relaxed);
             let age = b
                 .oldest_ts
                 .map_or(0, |ts| (self.clock.now_ms() - ts).max(0));
