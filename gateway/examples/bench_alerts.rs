@@ -18,7 +18,11 @@ use gateway::config::GatewayConfig;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn client(port: u16, id: &str) -> (AsyncClient, rumqttc::EventLoop) {
@@ -33,7 +37,10 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let rate: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let fires: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(30);
-    let d = district::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/districts/hubin.toml"))?;
+    let d = district::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../config/districts/hubin.toml"
+    ))?;
     let dir = tempfile::tempdir()?;
     let mut cfg = GatewayConfig::default();
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse()?;
@@ -44,7 +51,8 @@ async fn main() -> anyhow::Result<()> {
 
     // The security desk.
     let (sub, mut sel) = client(port, "bench-desk");
-    sub.subscribe(topic::alerts(&d.id), QoS::AtLeastOnce).await?;
+    sub.subscribe(topic::alerts(&d.id), QoS::AtLeastOnce)
+        .await?;
     let raised: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let r2 = raised.clone();
     tokio::spawn(async move {
@@ -52,7 +60,10 @@ async fn main() -> anyhow::Result<()> {
             if let Event::Incoming(Packet::Publish(p)) = ev {
                 if let Ok(m) = serde_json::from_slice::<AlertMsg>(&p.payload) {
                     if m.rule == "fire" && m.transition == "raised" {
-                        r2.lock().unwrap().entry(m.subject).or_insert_with(Instant::now);
+                        r2.lock()
+                            .unwrap()
+                            .entry(m.subject)
+                            .or_insert_with(Instant::now);
                     }
                 }
             }
@@ -82,7 +93,10 @@ async fn main() -> anyhow::Result<()> {
             while seq < due {
                 let t = &lines[(seq as usize) % lines.len()];
                 let ts = chrono::Utc::now().timestamp_millis();
-                let p = format!(r#"{{"ts":{ts},"seq":{},"in":1,"out":1}}"#, seq / lines.len() as u64 + 1);
+                let p = format!(
+                    r#"{{"ts":{ts},"seq":{},"in":1,"out":1}}"#,
+                    seq / lines.len() as u64 + 1
+                );
                 let _ = load.publish(t.clone(), QoS::AtLeastOnce, false, p).await;
                 seq += 1;
             }
@@ -97,7 +111,9 @@ async fn main() -> anyhow::Result<()> {
         d.devices
             .iter()
             .filter_map(|dev| match dev.role {
-                Role::Fire { building } if seen.insert(building) => Some((d.buildings[building].id.clone(), dev.id.clone())),
+                Role::Fire { building } if seen.insert(building) => {
+                    Some((d.buildings[building].id.clone(), dev.id.clone()))
+                }
                 _ => None,
             })
             .take(fires)
@@ -112,7 +128,14 @@ async fn main() -> anyhow::Result<()> {
         let ts = chrono::Utc::now().timestamp_millis();
         let p = format!(r#"{{"ts":{ts},"state":"alarm"}}"#);
         published.push((building.clone(), Instant::now()));
-        alarm.publish(topic::sensor(&d.id, DeviceKind::Fire, det), QoS::AtLeastOnce, false, p).await?;
+        alarm
+            .publish(
+                topic::sensor(&d.id, DeviceKind::Fire, det),
+                QoS::AtLeastOnce,
+                false,
+                p,
+            )
+            .await?;
         tokio::time::sleep(Duration::from_millis(1000)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -122,13 +145,26 @@ async fn main() -> anyhow::Result<()> {
     let raised = raised.lock().unwrap().clone();
     let mut lat: Vec<f64> = published
         .iter()
-        .filter_map(|(b, at)| raised.get(b).map(|r| r.duration_since(*at).as_secs_f64() * 1000.0))
+        .filter_map(|(b, at)| {
+            raised
+                .get(b)
+                .map(|r| r.duration_since(*at).as_secs_f64() * 1000.0)
+        })
         .collect();
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let q = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
+    let q = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
     println!("background load offered: {rate} readings/s; ingested during the fires: {ingest_rate:.0} readings/s");
     println!("fires: {}, alerts raised: {}", published.len(), lat.len());
-    println!("detector message → alert on MQTT: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms", q(0.5), q(0.99), lat.last().copied().unwrap_or(f64::NAN));
+    println!(
+        "detector message → alert on MQTT: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        q(0.5),
+        q(0.99),
+        lat.last().copied().unwrap_or(f64::NAN)
+    );
     gw.shutdown().await;
     Ok(())
 }

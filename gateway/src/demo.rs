@@ -87,7 +87,8 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
             .transpose()
             .context("--duration")?,
         scenario: a.scenario.clone().or_else(|| {
-            let drill = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sensors-sim/scenarios/drill.toml");
+            let drill = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../sensors-sim/scenarios/drill.toml");
             drill.exists().then_some(drill)
         }),
         shutdown: Some(stop_rx),
@@ -110,7 +111,10 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     );
     println!("           http://{}/api/v1/districts/{}/zones   .../lots   .../air   .../energy   /metrics", gw.http_addr, d.id);
     println!("  alerts   mosquitto_sub -p {} -t 'district/{}/alerts' -v   (a fire at +30 min, a crowd surge at +45 min)", a.mqtt_addr.port(), d.id);
-    println!("           http://{}/api/v1/districts/{}/alerts", gw.http_addr, d.id);
+    println!(
+        "           http://{}/api/v1/districts/{}/alerts",
+        gw.http_addr, d.id
+    );
     println!("  WS       ws://{}/api/v1/ws", gw.http_addr);
     println!("  data     {}", a.data_dir.display());
     println!("  twin     not built yet (see the README's status)");

@@ -72,7 +72,11 @@ impl Gateway {
                 let model = Arc::new(d);
                 DistrictHandle {
                     id: model.id.as_str().into(),
-                    device_ids: model.devices.iter().map(|d| Arc::from(d.id.as_str())).collect(),
+                    device_ids: model
+                        .devices
+                        .iter()
+                        .map(|d| Arc::from(d.id.as_str()))
+                        .collect(),
                     state: Mutex::new(DistrictState::new(model.clone(), now)),
                     active_alerts: Default::default(),
                     model,

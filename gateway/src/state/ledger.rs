@@ -125,7 +125,10 @@ mod tests {
         assert_eq!(minute_of(10 * M), 10 * M);
         assert_eq!(minute_of(10 * M + 1), 11 * M);
         assert_eq!(minute_of(11 * M - 1), 11 * M);
-        assert!(minute_of(i64::MIN) < 0 && minute_of(i64::MAX) > 0, "no overflow at the extremes");
+        assert!(
+            minute_of(i64::MIN) < 0 && minute_of(i64::MAX) > 0,
+            "no overflow at the extremes"
+        );
     }
 
     #[test]

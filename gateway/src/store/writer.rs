@@ -176,7 +176,17 @@ impl Writer {
                 )?;
                 for msg in batch.drain(..) {
                     match msg {
-                        StoreMsg::Reading { key, district, device, arrived, kind, ts, seq, value, ack } => {
+                        StoreMsg::Reading {
+                            key,
+                            district,
+                            device,
+                            arrived,
+                            kind,
+                            ts,
+                            seq,
+                            value,
+                            ack,
+                        } => {
                             let id = match self.devices.get(&key) {
                                 Some(&id) => id,
                                 None => {
@@ -263,10 +273,19 @@ impl Writer {
     }
 }
 
-fn device_id(tx: &rusqlite::Transaction<'_>, district: &str, device: &str, kind: &str) -> rusqlite::Result<i64> {
+fn device_id(
+    tx: &rusqlite::Transaction<'_>,
+    district: &str,
+    device: &str,
+    kind: &str,
+) -> rusqlite::Result<i64> {
     tx.execute(
         "INSERT OR IGNORE INTO device (district, device, kind) VALUES (?1, ?2, ?3)",
         params![district, device, kind],
     )?;
-    tx.query_row("SELECT id FROM device WHERE district = ?1 AND device = ?2", params![district, device], |r| r.get(0))
+    tx.query_row(
+        "SELECT id FROM device WHERE district = ?1 AND device = ?2",
+        params![district, device],
+        |r| r.get(0),
+    )
 }
