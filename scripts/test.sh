@@ -11,3 +11,5 @@ ensure_packages mosquitto mosquitto-clients python3-paho-mqtt victoria-metrics \
   libopencv-dev clang libclang-dev opencv-doc
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/smart-district/target}"
 cargo test --workspace --locked "$@"
+# The OpenCV people counter, with its optional feature on (synthetic video, vtest.avi).
+cargo test --locked -p footfall-vision --features vision "$@"

@@ -38,6 +38,16 @@ pub struct DemoArgs {
     /// Stop after this much simulated time (default: run until Ctrl-C).
     #[arg(long)]
     pub duration: Option<String>,
+    /// The 3D twin beside the demo: `auto` opens its window when a display is present and
+    /// otherwise rewrites a PNG snapshot (`DATA_DIR/twin.png`) every `--twin-every` seconds.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub twin: crate::demo_twin::TwinMode,
+    /// The twin binary (default: `twin` beside this executable, else on PATH).
+    #[arg(long)]
+    pub twin_bin: Option<PathBuf>,
+    /// Seconds between the twin's snapshots.
+    #[arg(long, default_value_t = 30.0)]
+    pub twin_every: f64,
 }
 
 /// Runs the demo until Ctrl-C or `--duration`.
@@ -117,7 +127,8 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     );
     println!("  WS       ws://{}/api/v1/ws", gw.http_addr);
     println!("  data     {}", a.data_dir.display());
-    println!("  twin     not built yet (see the README's status)");
+    let twin = start_twin(&a, &path, gw.mqtt_addr.as_str());
+    println!("  twin     {}", twin.1);
     println!("Ctrl-C stops the demo.");
     let mut sim_task = sim_task;
     tokio::select! {
@@ -130,7 +141,52 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
             }
         }
     }
+    drop(twin);
     let _ = stop_tx.send(true);
     gw.shutdown().await;
     Ok(())
+}
+
+/// Starts the twin as the demo's options say; returns it (if running) and a line for the banner.
+fn start_twin(
+    a: &DemoArgs,
+    district: &std::path::Path,
+    broker: &str,
+) -> (Option<crate::demo_twin::TwinChild>, String) {
+    use crate::demo_twin::{self as dt, TwinPlan};
+    let plan = dt::plan(a.twin, dt::display_present());
+    if plan == TwinPlan::Off {
+        return (None, "off (--twin off)".into());
+    }
+    let Some(bin) = dt::find_twin(a.twin_bin.as_deref()) else {
+        return (
+            None,
+            "not found: build it with `cargo build -p twin` (add `--features window` for a window), or pass --twin-bin".into(),
+        );
+    };
+    let Ok(broker) = broker.parse() else {
+        return (None, format!("cannot reach the broker at {broker}"));
+    };
+    let launch = dt::TwinLaunch {
+        district: district.to_path_buf(),
+        broker,
+        snapshot: a.data_dir.join("twin.png"),
+        every_s: a.twin_every.max(1.0),
+    };
+    let log = a.data_dir.join("twin.log");
+    match dt::start(&bin, plan, &launch, &log) {
+        Ok(Some(child)) => {
+            let what = match child.plan {
+                TwinPlan::Window => "window".to_string(),
+                _ => format!(
+                    "snapshots every {} s into {}",
+                    launch.every_s,
+                    launch.snapshot.display()
+                ),
+            };
+            (Some(child), format!("{what}   (log: {})", log.display()))
+        }
+        Ok(None) => (None, "off".into()),
+        Err(e) => (None, format!("failed to start {}: {e}", bin.display())),
+    }
 }

@@ -1,11 +1,22 @@
 //! # gateway: the smart-district gateway
 //!
 //! ## Layout
+//! - [`broker`]: the embedded rumqttd broker, or the client options for an external one.
+//! - [`ingest`]: MQTT readings in, validated against the district and the contract, acked after
+//!   commit; every reject counted and dead-lettered.
 //! - [`state`]: the live district state, pure: zones, lots, air (AQI), energy, fire, devices,
 //!   minute rollups.
+//! - [`store`]: SQLite (WAL) with group commits: readings, rollups, rejects; replay on restart.
+//! - [`publish`]: retained live topics for dashboards, signs and the twin.
+//! - [`alerts`]: the alert engine, its rules, webhook delivery and the alert history.
+//! - [`parking`]: parking guidance: sign frames, reservations, space queries, FIWARE output.
 //! - [`forward`]: store-and-forward to InfluxDB: one task per `[[forward]]` target, each with
 //!   its own persisted cursor, batches, retries and metrics.
-//! - [`parking`]: parking guidance: sign frames, reservations, space queries, FIWARE output.
+//! - [`api`]: the HTTP API (live, history, WebSocket, alerts, parking, `/metrics`).
+//! - [`config`], [`metrics`], [`shared`], [`run`] ([`Gateway`]): configuration, counters, the
+//!   state shared between tasks, and start/stop in order.
+//! - [`cli`], [`check`], [`demo`], [`demo_twin`]: the command line, `check-config`, and the
+//!   one-command demo (with the 3D twin as a child process).
 pub mod api;
 pub mod broker;
 pub mod config;
@@ -24,3 +35,4 @@ pub mod alerts;
 pub mod check;
 pub mod cli;
 pub mod demo;
+pub mod demo_twin;
