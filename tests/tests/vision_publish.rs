@@ -7,8 +7,8 @@
 //!   is counted twice: readings sent again after a reconnect carry the same `seq` and `ts`, so
 //!   the duplicate check drops them; health is published retained and ends `offline`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -161,45 +161,15 @@ async fn proxy(to: SocketAddr) -> Proxy {
     Proxy { addr, cut, refuse }
 }
 
+/// The gateway's embedded rumqttd on a free port.
 fn start_broker() -> SocketAddr {
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let connections = rumqttd::ConnectionSettings {
-        connection_timeout_ms: 10_000,
-        max_payload_size: 64 * 1024,
-        max_inflight_count: 1000,
-        auth: None,
-        external_auth: None,
-        dynamic_filters: true,
-    };
-    let server = rumqttd::ServerSettings {
-        name: "v4".into(),
-        listen: addr,
-        tls: None,
-        next_connection_delay_ms: 1,
-        connections,
-    };
-    let config = rumqttd::Config {
-        id: 0,
-        router: rumqttd::RouterConfig {
-            max_connections: 16,
-            max_outgoing_packet_count: 1000,
-            max_segment_size: 1024 * 1024,
-            max_segment_count: 4,
-            custom_segment: None,
-            initialized_filters: None,
-            shared_subscriptions_strategy: Default::default(),
-        },
-        v4: Some(HashMap::from([("1".to_string(), server)])),
+    let cfg = gateway::config::BrokerConfig {
+        listen: format!("127.0.0.1:{}", free_port()).parse().unwrap(),
         ..Default::default()
     };
-    let mut broker = rumqttd::Broker::new(config);
-    std::thread::spawn(move || broker.start().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < deadline, "broker did not listen on {addr}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    addr
+    gateway::broker::start_embedded(&cfg)
+        .expect("embedded broker")
+        .addr
 }
 
 type Received = Arc<Mutex<Vec<(String, Vec<u8>, bool)>>>;

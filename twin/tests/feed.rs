@@ -2,51 +2,21 @@
 //! broker listens, connects once one does, subscribes, and receives the retained live state of
 //! its district only.
 
-use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rumqttc::{Client, MqttOptions, QoS};
 use twin::feed::{spawn_mqtt, Inbox, Msg};
 
+/// The gateway's embedded rumqttd, listening on `addr`.
 fn start_broker(addr: SocketAddr) {
-    let connections = rumqttd::ConnectionSettings {
-        connection_timeout_ms: 10_000,
-        max_payload_size: 1 << 20,
-        max_inflight_count: 1000,
-        auth: None,
-        external_auth: None,
-        dynamic_filters: true,
-    };
-    let server = rumqttd::ServerSettings {
-        name: "v4".into(),
+    let cfg = gateway::config::BrokerConfig {
         listen: addr,
-        tls: None,
-        next_connection_delay_ms: 1,
-        connections,
-    };
-    let config = rumqttd::Config {
-        id: 0,
-        router: rumqttd::RouterConfig {
-            max_connections: 16,
-            max_outgoing_packet_count: 1000,
-            max_segment_size: 1 << 20,
-            max_segment_count: 4,
-            custom_segment: None,
-            initialized_filters: None,
-            shared_subscriptions_strategy: Default::default(),
-        },
-        v4: Some(HashMap::from([("1".to_string(), server)])),
+        max_packet_bytes: 1 << 20,
         ..Default::default()
     };
-    let mut broker = rumqttd::Broker::new(config);
-    std::thread::spawn(move || broker.start().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < deadline, "broker did not listen");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    gateway::broker::start_embedded(&cfg).expect("embedded broker");
 }
 
 fn publish_retained(addr: SocketAddr, topic: &str, payload: &str) {
