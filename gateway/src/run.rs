@@ -13,6 +13,8 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::{BrokerMode, GatewayConfig};
+use crate::ingest::commit::apply_verdicts;
+use crate::ingest::deadletter::DeadLetters;
 use crate::ingest::Limits;
 use crate::metrics::Metrics;
 use crate::publish::PublishSettings;
@@ -88,7 +90,8 @@ impl Gateway {
             .enumerate()
             .map(|(i, h)| (h.model.id.clone(), i))
             .collect();
-        // Rebuild the live state and the duplicate windows from the last day of readings.
+        // Rebuild the live state from the last day of readings (what is a duplicate is the
+        // store's business, whatever the age).
         let replayed = reader.replay(now - 86_400_000, |r| {
             if let Some(&di) = index.get(&r.district) {
                 let h = &handles[di];
@@ -139,25 +142,33 @@ impl Gateway {
         // tick closes the minutes and the other tasks stop.
         let (stop_ingest, stop_ingest_rx) = watch::channel(false);
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+        let (dl_tx, dl_rx) = mpsc::channel(1024);
+        let deadletters = Arc::new(DeadLetters::new(
+            dl_tx,
+            cfg.ingest.deadletter_per_sec,
+            metrics.clone(),
+        ));
         let (store_tx, writer) = store::start_writer(
             conn,
             cfg.store.batch_rows,
             cfg.ingest.queue,
             metrics.clone(),
             ack_tx,
+            apply_verdicts(shared.clone(), deadletters.clone()),
         );
         let (ingest_tx, ingest_rx) = mpsc::channel(cfg.ingest.queue.max(1));
-        let (dl_tx, dl_rx) = mpsc::channel(1024);
         let mut tasks = Vec::new();
 
         let ingest_opts =
             crate::broker::client_options(&cfg.broker, &host, port, &cfg.broker.client_id)?;
+        let (subscribed_tx, mut subscribed) = watch::channel(false);
         tasks.push(tokio::spawn(crate::ingest::source::run(
             ingest_opts,
             topic::ALL_SENSORS.to_string(),
             ingest_tx,
             ack_rx,
             metrics.clone(),
+            subscribed_tx,
             stop_ingest_rx,
         )));
         let limits = Limits {
@@ -168,9 +179,8 @@ impl Gateway {
             shared.clone(),
             ingest_rx,
             store_tx.clone(),
-            dl_tx,
+            deadletters,
             limits,
-            cfg.ingest.deadletter_per_sec,
         )));
         let pub_opts = crate::broker::client_options(
             &cfg.broker,
@@ -236,6 +246,18 @@ impl Gateway {
             &cfg.store.data_dir,
             shutdown_rx.clone(),
         )?);
+        // The API (and so /healthz) answers once readings flow: the ingest session has
+        // subscribed. With the embedded broker, a reading published before that has no
+        // subscriber; an unreachable external broker is waited for only so long (the session
+        // keeps retrying, and /healthz says "degraded" meanwhile).
+        let waited = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            subscribed.wait_for(|s| *s),
+        )
+        .await;
+        if waited.is_err() {
+            tracing::warn!(broker = %format!("{host}:{port}"), "the ingest session has not subscribed after 10 s; starting the API anyway");
+        }
         let listener = tokio::net::TcpListener::bind(cfg.http.listen)
             .await
             .with_context(|| format!("binding the API to {}", cfg.http.listen))?;

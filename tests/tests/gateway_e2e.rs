@@ -70,8 +70,8 @@ async fn readings_are_stored_once_and_rejects_are_dead_lettered() {
     tokio::spawn(async move { while el.poll().await.is_ok() {} });
 
     // 100 line readings per counter, a minute apart, ending now; then the last 60 again (a QoS 1
-    // redelivery, as a device that did not get its acks would send; the in-memory duplicate
-    // window is the last 64 readings per device).
+    // redelivery, as a device that did not get its acks would send; the store refuses copies
+    // by their identity).
     let now = chrono::Utc::now().timestamp_millis() / 60_000 * 60_000;
     let mut expected_west: i64 = 0;
     for round in 0..2 {

@@ -9,7 +9,7 @@
 //!    and 130 rollup points per second), the server stopped for `BENCH_OUTAGE_SECS` (600),
 //!    restarted; the time until the backlog is gone while live traffic continues.
 
-mod influx_support;
+mod support;
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use district::clock::Clock;
 use gateway::config::GatewayConfig;
 use gateway::forward::ForwardTarget;
-use influx_support::*;
 use sensors_sim::{SimOptions, Speed};
+use support::*;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -8,7 +8,7 @@
 //! those readings, and the server still holds every stored reading once, with the same
 //! values: the duplicates were harmless.
 
-mod influx_support;
+mod support;
 
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use district::clock::Clock;
 use district::contract::time::format_millis;
-use influx_support::*;
 use sensors_sim::{SimOptions, Speed};
+use support::*;
 
 const RESEND: i64 = 5_000;
 

@@ -5,7 +5,7 @@
 //! device and field, the count and the sum equal the embedded store's; the derived series
 //! (people per zone, free per lot) equal the store's minute rollups.
 
-mod influx_support;
+mod support;
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -13,8 +13,8 @@ use std::time::Duration;
 use district::clock::Clock;
 use gateway::config::GatewayConfig;
 use gateway::forward::ForwardTarget;
-use influx_support::*;
 use sensors_sim::{SimOptions, Speed};
+use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_simulated_day_reaches_the_server_exactly_once() {

@@ -5,7 +5,7 @@
 //! after the restart B drains its backlog alone, faster than real time, and the backlog
 //! falls to zero. In the end both servers hold every accepted reading exactly once.
 
-mod influx_support;
+mod support;
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use district::clock::Clock;
 use gateway::config::GatewayConfig;
 use gateway::forward::ForwardTarget;
-use influx_support::*;
 use sensors_sim::{SimOptions, Speed};
+use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_server_down_under_load_catches_up_alone_with_nothing_missing_or_doubled() {

@@ -16,13 +16,15 @@ use tokio::sync::{mpsc, watch};
 use crate::metrics::Metrics;
 use crate::store::Ack;
 
-/// Runs the ingest session until `shutdown` turns true.
+/// Runs the ingest session until `shutdown` turns true. `subscribed` is true while the
+/// session is connected and its subscription acknowledged (readings flow).
 pub async fn run(
     mut opts: MqttOptions,
     filter: String,
     tx: mpsc::Sender<Publish>,
     mut acks: mpsc::UnboundedReceiver<Vec<Ack>>,
     metrics: Arc<Metrics>,
+    subscribed: watch::Sender<bool>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     opts.set_manual_acks(true);
@@ -63,9 +65,13 @@ pub async fn run(
                         tracing::warn!(error = %e, "subscribe failed");
                     }
                 }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    subscribed.send_replace(true);
+                }
                 Ok(_) => {}
                 Err(e) => {
                     metrics.mqtt_connected.store(false, Relaxed);
+                    subscribed.send_replace(false);
                     tracing::warn!(error = %e, retry_in = ?backoff, "ingest session lost; reconnecting");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));

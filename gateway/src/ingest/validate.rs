@@ -4,6 +4,7 @@ use district::contract::reading::{decode, DecodeError, Reading};
 use district::contract::topic::Topic;
 
 use crate::shared::Shared;
+use crate::state::shape_fits;
 
 /// Why a message was refused. [`Reject::reason`] is the stable code counted in metrics and
 /// written to dead letters.
@@ -72,7 +73,9 @@ impl Reject {
     }
 }
 
-/// A message that passed every check but the state's (shape, duplicates).
+/// A message that passed every check but the store's: whether it is new (its identity is
+/// not in the store yet) is decided there, and before lateness, so that an old redelivery
+/// counts as a duplicate rather than a late reading.
 #[derive(Debug)]
 pub struct Valid {
     /// District index in `Shared::districts`.
@@ -81,6 +84,9 @@ pub struct Valid {
     pub device: usize,
     /// The reading.
     pub reading: Reading,
+    /// [`Reject::TooLate`] when the reading is older than the late-data window: it is a
+    /// dead letter unless the store already holds it.
+    pub late: Option<Reject>,
 }
 
 /// Validation limits.
@@ -92,8 +98,10 @@ pub struct Limits {
     pub max_late_ms: i64,
 }
 
-/// Checks one message against the served districts. On a reject, also returns the district
-/// index when the topic named a served district (so the dead letter goes to its topic).
+/// Checks one message against the served districts: topic, device, payload, shape and clock
+/// skew, and marks it late when it is older than the late-data window. On a reject, also
+/// returns the district index when the topic named a served district (so the dead letter
+/// goes to its topic).
 pub fn validate(
     shared: &Shared,
     limits: Limits,
@@ -130,22 +138,22 @@ pub fn validate(
         }));
     }
     let reading = decode(kind, payload).map_err(|e| fail(e.into()))?;
-    let delta = reading.ts_ms - now_ms;
+    shape_fits(&model.devices[dev], &reading.value).map_err(|m| fail(Reject::WrongShape(m)))?;
+    let delta = reading.ts_ms.saturating_sub(now_ms);
     if delta > limits.max_future_ms {
         return Err(fail(Reject::ClockSkew {
             ahead_s: delta / 1000,
             limit_s: limits.max_future_ms / 1000,
         }));
     }
-    if -delta > limits.max_late_ms {
-        return Err(fail(Reject::TooLate {
-            behind_s: -delta / 1000,
-            limit_s: limits.max_late_ms / 1000,
-        }));
-    }
+    let late = (delta.saturating_neg() > limits.max_late_ms).then(|| Reject::TooLate {
+        behind_s: delta.saturating_neg() / 1000,
+        limit_s: limits.max_late_ms / 1000,
+    });
     Ok(Valid {
         district: di,
         device: dev,
         reading,
+        late,
     })
 }

@@ -5,10 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use district::contract::reading::{FireState, Measurement, Reading};
-use district::{District, Role, Side};
+use district::{Device, District, Role, Side};
 
 use super::air::MonitorState;
-use super::dedup::Dedup;
 use super::devices::Liveness;
 use super::energy::MeterState;
 use super::ledger::{minute_of, MINUTE_MS};
@@ -20,8 +19,6 @@ use super::zone::ZoneState;
 pub enum Applied {
     /// Applied to the state.
     Accepted,
-    /// Seen before (same device and key): dropped, counted as a duplicate.
-    Duplicate,
     /// The payload's shape does not fit the device (e.g. an area count from a line counter).
     WrongShape(String),
 }
@@ -95,7 +92,6 @@ pub struct DistrictState {
     pub detectors: HashMap<usize, (FireState, i64)>,
     /// Per device.
     pub liveness: Vec<Liveness>,
-    dedup: Vec<Dedup>,
     /// District entries from outside, per minute.
     pub visits: super::ledger::MinuteCounts,
     /// Latest event time accepted.
@@ -131,7 +127,6 @@ impl DistrictState {
             meters: HashMap::new(),
             detectors: HashMap::new(),
             liveness: vec![Liveness::default(); district.devices.len()],
-            dedup: vec![Dedup::default(); district.devices.len()],
             visits: Default::default(),
             watermark: i64::MIN,
             closed_minute: None,
@@ -143,31 +138,15 @@ impl DistrictState {
         }
     }
 
-    /// Applies a decoded reading of device `dev` (an index into `district.devices`).
+    /// Applies a decoded reading of device `dev` (an index into `district.devices`). Whether
+    /// the reading is new is the store's decision, made before this: every reading applied
+    /// here counts.
     pub fn apply(&mut self, dev: usize, r: &Reading) -> Applied {
         let d = self.district.clone();
         let device = &d.devices[dev];
         let role = &device.role;
-        let shape_ok = matches!(
-            (role, &r.value),
-            (Role::FootfallLine { .. }, Measurement::Line { .. })
-                | (Role::FootfallArea { .. }, Measurement::Area { .. })
-                | (Role::Bay { .. }, Measurement::Bay { .. })
-                | (Role::Entrance { .. }, Measurement::Entrance { .. })
-                | (Role::Air { .. }, Measurement::Air(_))
-                | (Role::Energy { .. }, Measurement::Energy(_))
-                | (Role::Fire { .. }, Measurement::Fire { .. })
-        );
-        if !shape_ok {
-            return Applied::WrongShape(format!(
-                "device \"{}\" is {}, but sent a {} reading",
-                device.id,
-                role_name(role),
-                r.value.shape()
-            ));
-        }
-        if self.dedup[dev].seen(r.seq, r.ts_ms) {
-            return Applied::Duplicate;
+        if let Err(why) = shape_fits(device, &r.value) {
+            return Applied::WrongShape(why);
         }
         self.liveness[dev].seen(r.ts_ms);
         if matches!(
@@ -370,6 +349,31 @@ impl DistrictState {
             })
             .map(|(i, _)| i)
             .collect()
+    }
+}
+
+/// Whether a measurement's shape fits the device's role (a line counter sends line counts, a
+/// bay sensor occupancy, ...); the error says what was sent instead.
+pub fn shape_fits(device: &Device, m: &Measurement) -> Result<(), String> {
+    let fits = matches!(
+        (&device.role, m),
+        (Role::FootfallLine { .. }, Measurement::Line { .. })
+            | (Role::FootfallArea { .. }, Measurement::Area { .. })
+            | (Role::Bay { .. }, Measurement::Bay { .. })
+            | (Role::Entrance { .. }, Measurement::Entrance { .. })
+            | (Role::Air { .. }, Measurement::Air(_))
+            | (Role::Energy { .. }, Measurement::Energy(_))
+            | (Role::Fire { .. }, Measurement::Fire { .. })
+    );
+    if fits {
+        Ok(())
+    } else {
+        Err(format!(
+            "device \"{}\" is {}, but sent a {} reading",
+            device.id,
+            role_name(&device.role),
+            m.shape()
+        ))
     }
 }
 

@@ -2,7 +2,6 @@
 //! (the contract's live payloads) and per-minute rollups come out.
 
 pub mod air;
-pub mod dedup;
 pub mod devices;
 pub mod district;
 pub mod energy;
@@ -11,4 +10,4 @@ pub mod lot;
 mod snapshot;
 pub mod zone;
 
-pub use district::{Applied, Dirty, DistrictState, RollupPoint};
+pub use district::{shape_fits, Applied, Dirty, DistrictState, RollupPoint};

@@ -1,4 +1,12 @@
-//! The store writer: one thread, group commits, acknowledgements after commit.
+//! The store writer: one thread, group commits, acknowledgements after commit, and the one
+//! place that decides whether a reading is new.
+//!
+//! A reading is inserted with `INSERT OR IGNORE` against the store's identity key
+//! ([`schema`]): a copy (a QoS 1 redelivery, a device resending its buffer, a persistent
+//! session replayed after a restart) changes no row and comes back as
+//! [`Verdict::Duplicate`], however long after the first copy and however many restarts lie
+//! between them. Verdicts go to [`OnCommit`] only after the commit, so the live state applies
+//! exactly what the store holds.
 //!
 //! Rows arrive on a bounded channel (a full channel slows the pipeline, and so the broker's
 //! acks: backpressure, never a silent drop). The writer takes every row waiting, up to
@@ -14,55 +22,87 @@ use std::time::Instant;
 use rusqlite::{params, Connection};
 use tokio::sync::{mpsc, oneshot};
 
+use district::contract::deadletter::MAX_DEADLETTER_PAYLOAD;
+use district::contract::reading::Reading;
+
+use super::schema;
 use crate::metrics::Metrics;
 use crate::state::RollupPoint;
 
 /// An MQTT message to acknowledge once its row is durable.
 pub type Ack = rumqttc::Publish;
 
+/// A decoded reading of a known device on its way to the store. Whether it is new is the
+/// store's decision ([`Verdict`]): it touches the live state only once the store has it.
+#[derive(Debug)]
+pub struct Candidate {
+    /// District index (in the gateway's served districts).
+    pub district: usize,
+    /// Device index (in the district's devices).
+    pub device: usize,
+    /// District id.
+    pub district_id: Arc<str>,
+    /// Device id.
+    pub device_id: Arc<str>,
+    /// Device kind.
+    pub kind: &'static str,
+    /// The reading.
+    pub reading: Reading,
+    /// When the pipeline got it (for the arrival-to-commit latency).
+    pub arrived: Instant,
+    /// Set when the reading is older than the late-data window: unless the store already
+    /// holds it (a redelivery, [`Verdict::Duplicate`]), this dead letter is stored instead
+    /// ([`Verdict::Late`]).
+    pub late: Option<DeadLetterRow>,
+    /// To acknowledge after commit.
+    pub ack: Option<Ack>,
+}
+
+/// What the store decided about a [`Candidate`], known once its transaction committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// New: stored, and to be applied to the live state.
+    Stored,
+    /// The store already holds a reading with this identity (device, event time, seq):
+    /// nothing stored, counted as a duplicate.
+    Duplicate,
+    /// New but too late: stored as its dead letter only.
+    Late,
+}
+
+/// One row of the `deadletter` table.
+#[derive(Debug, Clone)]
+pub struct DeadLetterRow {
+    /// Gateway clock, ms.
+    pub received: i64,
+    /// District id (empty if unknown).
+    pub district: String,
+    /// Topic.
+    pub topic: String,
+    /// Reason code.
+    pub reason: &'static str,
+    /// Details.
+    pub detail: String,
+    /// Payload, whole (stored cut to [`MAX_DEADLETTER_PAYLOAD`] bytes).
+    pub payload: Vec<u8>,
+}
+
+/// Called on the writer thread after each successful commit with that batch's candidates and
+/// verdicts, in arrival order (acknowledgements are already on their way).
+pub type OnCommit = Box<dyn FnMut(Vec<(Candidate, Verdict)>) + Send>;
+
 /// Work for the store.
 #[derive(Debug)]
 pub enum StoreMsg {
-    /// An accepted reading.
-    Reading {
-        /// District index and device index (the writer's cache key).
-        key: (u32, u32),
-        /// District id.
-        district: Arc<str>,
-        /// Device id.
-        device: Arc<str>,
-        /// When the pipeline got it (for the arrival-to-commit latency).
-        arrived: Instant,
-        /// Device kind.
-        kind: &'static str,
-        /// Event time, ms.
-        ts: i64,
-        /// Sequence number.
-        seq: Option<u64>,
-        /// The measurement as JSON.
-        value: String,
-        /// To acknowledge after commit.
-        ack: Option<Ack>,
-    },
+    /// A reading, stored unless its identity is already in the store.
+    Reading(Box<Candidate>),
     /// A reject.
     DeadLetter {
-        /// Gateway clock, ms.
-        received: i64,
-        /// District id (empty if unknown).
-        district: String,
-        /// Topic.
-        topic: String,
-        /// Reason code.
-        reason: &'static str,
-        /// Details.
-        detail: String,
-        /// Payload (cut).
-        payload: Vec<u8>,
+        /// The row.
+        row: DeadLetterRow,
         /// To acknowledge after commit.
         ack: Option<Ack>,
     },
-    /// An acknowledgement with nothing to store (a duplicate).
-    AckOnly(Ack),
     /// Minute rollups of a district.
     Rollups(Arc<str>, Vec<RollupPoint>),
     /// Delete raw readings before this event time (retention).
@@ -102,13 +142,15 @@ impl StoreTx {
 }
 
 /// Starts the writer thread on an open connection; acknowledgements of committed rows are
-/// sent to `acks`. The thread ends when every sender is dropped, after a last commit.
+/// sent to `acks`, and the verdicts on readings to `on_commit`. The thread ends when every
+/// sender is dropped, after a last commit.
 pub fn start_writer(
     conn: Connection,
     batch_rows: usize,
     queue: usize,
     metrics: Arc<Metrics>,
     acks: mpsc::UnboundedSender<Vec<Ack>>,
+    on_commit: OnCommit,
 ) -> (StoreTx, std::thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(queue);
     let m = metrics.clone();
@@ -120,6 +162,7 @@ pub fn start_writer(
                 devices: HashMap::new(),
                 metrics: m,
                 acks,
+                on_commit,
             };
             w.run(rx, batch_rows.max(1));
         })
@@ -138,9 +181,10 @@ fn drain(rx: &mut mpsc::Receiver<StoreMsg>, batch: &mut Vec<StoreMsg>, max: usiz
 
 struct Writer {
     conn: Connection,
-    devices: HashMap<(u32, u32), i64>,
+    devices: HashMap<(usize, usize), i64>,
     metrics: Arc<Metrics>,
     acks: mpsc::UnboundedSender<Vec<Ack>>,
+    on_commit: OnCommit,
 }
 
 impl Writer {
@@ -161,61 +205,76 @@ impl Writer {
         let mut acks = Vec::new();
         let mut flushes = Vec::new();
         let mut rows = 0;
-        let mut arrivals = Vec::new();
+        let mut verdicts = Vec::new();
         let result = (|| -> rusqlite::Result<()> {
             let tx = self.conn.transaction()?;
             {
                 let mut ins = tx.prepare_cached(
-                    "INSERT INTO reading (ts, device, seq, value) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT OR IGNORE INTO reading (ts, device, seq, value) VALUES (?1, ?2, ?3, ?4)",
                 )?;
+                let mut held = tx.prepare_cached(&format!(
+                    "SELECT 1 FROM reading WHERE ts = ?1 AND device = ?2 AND {} = ?3",
+                    schema::SEQ_KEY
+                ))?;
                 let mut dl = tx.prepare_cached(
                     "INSERT INTO deadletter (received, district, topic, reason, detail, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
                 let mut roll = tx.prepare_cached(
                     "INSERT OR REPLACE INTO rollup (district, entity, id, metric, minute, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
+                let mut dead_letter = |row: &DeadLetterRow| {
+                    let cut = row.payload.len().min(MAX_DEADLETTER_PAYLOAD);
+                    dl.execute(params![
+                        row.received,
+                        row.district,
+                        row.topic,
+                        row.reason,
+                        row.detail,
+                        &row.payload[..cut]
+                    ])
+                };
                 for msg in batch.drain(..) {
                     match msg {
-                        StoreMsg::Reading {
-                            key,
-                            district,
-                            device,
-                            arrived,
-                            kind,
-                            ts,
-                            seq,
-                            value,
-                            ack,
-                        } => {
+                        StoreMsg::Reading(mut c) => {
+                            let key = (c.district, c.device);
                             let id = match self.devices.get(&key) {
                                 Some(&id) => id,
                                 None => {
-                                    let id = device_id(&tx, &district, &device, kind)?;
+                                    let id = device_id(&tx, &c.district_id, &c.device_id, c.kind)?;
                                     self.devices.insert(key, id);
                                     id
                                 }
                             };
-                            ins.execute(params![ts, id, seq.map(|s| s as i64), value])?;
+                            let ts = c.reading.ts_ms;
+                            let seq = c.reading.seq.map(|s| s as i64);
+                            let verdict = match &c.late {
+                                None => {
+                                    let value = serde_json::to_string(&c.reading.value)
+                                        .expect("a measurement serialises");
+                                    if ins.execute(params![ts, id, seq, value])? == 1 {
+                                        Verdict::Stored
+                                    } else {
+                                        Verdict::Duplicate
+                                    }
+                                }
+                                Some(row) => {
+                                    if held.exists(params![ts, id, seq.unwrap_or(-1)])? {
+                                        Verdict::Duplicate
+                                    } else {
+                                        dead_letter(row)?;
+                                        Verdict::Late
+                                    }
+                                }
+                            };
                             rows += 1;
-                            arrivals.push(arrived);
+                            acks.extend(c.ack.take());
+                            verdicts.push((*c, verdict));
+                        }
+                        StoreMsg::DeadLetter { row, ack } => {
+                            dead_letter(&row)?;
+                            rows += 1;
                             acks.extend(ack);
                         }
-                        StoreMsg::DeadLetter {
-                            received,
-                            district,
-                            topic,
-                            reason,
-                            detail,
-                            payload,
-                            ack,
-                        } => {
-                            dl.execute(params![
-                                received, district, topic, reason, detail, payload
-                            ])?;
-                            rows += 1;
-                            acks.extend(ack);
-                        }
-                        StoreMsg::AckOnly(a) => acks.push(a),
                         StoreMsg::Rollups(district, points) => {
                             for p in &points {
                                 roll.execute(params![
@@ -250,17 +309,22 @@ impl Writer {
                 self.metrics
                     .commit(rows, started.elapsed().as_micros() as u64);
                 let done = Instant::now();
-                for a in arrivals {
-                    self.metrics.stored_latency.record(done - a);
+                for (c, v) in &verdicts {
+                    if *v == Verdict::Stored {
+                        self.metrics.stored_latency.record(done - c.arrived);
+                    }
                 }
                 if !acks.is_empty() {
                     self.metrics.acks.fetch_add(acks.len() as u64, Relaxed);
                     let _ = self.acks.send(acks);
                 }
+                if !verdicts.is_empty() {
+                    (self.on_commit)(verdicts);
+                }
             }
             Err(e) => {
-                // Nothing of this batch is acknowledged: with an external broker the messages
-                // are redelivered; the failure is counted and logged.
+                // Nothing of this batch is acknowledged or applied: with an external broker
+                // the messages are redelivered; the failure is counted and logged.
                 self.metrics.store_errors.fetch_add(1, Relaxed);
                 tracing::error!(error = %e, "store commit failed; the batch is not acknowledged");
                 batch.clear();
@@ -289,3 +353,7 @@ fn device_id(
         |r| r.get(0),
     )
 }
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;

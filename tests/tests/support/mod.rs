@@ -411,8 +411,18 @@ pub fn gateway_bin() -> PathBuf {
             .map(PathBuf::from)
             .unwrap_or_else(|| root().join("target"));
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "gateway", "--bin", "gateway"])
+        // Without the variables cargo set for this test process (CARGO_PKG_NAME, ...): some
+        // build scripts (ring's) rerun when they change, which would rebuild them on every
+        // test run and again on every build outside.
+        let mut build = Command::new(cargo);
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy();
+            if (k.starts_with("CARGO_") && k != "CARGO_HOME") || k == "OUT_DIR" {
+                build.env_remove(&*k);
+            }
+        }
+        let status = build
+            .args(["build", "--locked", "-p", "gateway", "--bin", "gateway"])
             .current_dir(root())
             .env("CARGO_TARGET_DIR", &target)
             .status()
@@ -505,6 +515,11 @@ impl GatewayProc {
         }
     }
 
+    /// One counter or gauge of `/metrics` (0 when absent or the API does not answer).
+    pub fn metric(&self, name: &str) -> f64 {
+        self.metrics().get(name).copied().unwrap_or(0.0)
+    }
+
     /// SIGKILL: no drain, no flush.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
@@ -542,4 +557,215 @@ pub fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
             Some((k.to_string(), v.parse().ok()?))
         })
         .collect()
+}
+
+/// Debian's `mosquitto` as the external broker, on a loopback port with a temporary folder:
+/// persistence on, `max_queued_messages 0` (it never drops a queued QoS 1 message for a
+/// subscriber that falls behind), a high `max_inflight_messages`.
+pub struct Mosquitto {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Mosquitto {
+    pub fn start() -> Mosquitto {
+        let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("mosquitto not found: apt-get install mosquitto");
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+                 persistence_location {}/\nmax_queued_messages 0\nmax_inflight_messages 10000\n\
+                 persistent_client_expiration 1d\nlog_dest file {}/mosquitto.log\n",
+                dir.path().display(),
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mosquitto");
+        wait_for(Duration::from_secs(20), "mosquitto to listen", || {
+            TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())
+        });
+        Mosquitto {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes a gateway config for the delivery tests: `broker` is the `[broker]` section; no
+/// reading is refused for its age or its clock (the simulated clocks start days ago).
+pub fn delivery_config(path: &Path, broker: &str) {
+    std::fs::write(
+        path,
+        format!(
+            "instance = \"delivery-test\"\n{broker}\n\
+             [ingest]\nmax_future = \"3650d\"\nmax_late = \"3650d\"\n\
+             [publish]\nrollup_close_after = \"6h\"\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// The `[broker]` section of a gateway on the external broker at `port`, with a persistent
+/// session under `client_id`.
+pub fn external_broker(port: u16, client_id: &str) -> String {
+    format!(
+        "[broker]\nmode = \"external\"\nhost = \"127.0.0.1\"\nport = {port}\nclient_id = \"{client_id}\"\nmax_inflight = 2000"
+    )
+}
+
+/// A reading's identity in the store: (device, event time ms, seq).
+pub type Identity = (String, i64, Option<u64>);
+
+/// Every reading the store in `data_dir` holds, by identity, with how many rows hold it.
+pub fn stored_identities(data_dir: &Path) -> BTreeMap<Identity, u32> {
+    let reader = gateway::store::Reader::open(data_dir).unwrap();
+    let mut out = BTreeMap::new();
+    reader
+        .replay(i64::MIN, |r| {
+            *out.entry((r.device, r.reading.ts_ms, r.reading.seq))
+                .or_default() += 1;
+        })
+        .unwrap();
+    out
+}
+
+/// Per identity, how often it is in `ids`.
+pub fn multiset(ids: impl IntoIterator<Item = Identity>) -> BTreeMap<Identity, u32> {
+    let mut out = BTreeMap::new();
+    for id in ids {
+        *out.entry(id).or_default() += 1;
+    }
+    out
+}
+
+/// Asserts that the store holds exactly `want`, each once, naming what differs.
+pub fn assert_stored_exactly(data_dir: &Path, want: &BTreeMap<Identity, u32>, what: &str) {
+    let got = stored_identities(data_dir);
+    let twice: Vec<_> = got.iter().filter(|(_, &n)| n > 1).take(5).collect();
+    let missing: Vec<_> = want
+        .keys()
+        .filter(|k| !got.contains_key(*k))
+        .take(5)
+        .collect();
+    let extra: Vec<_> = got
+        .keys()
+        .filter(|k| !want.contains_key(*k))
+        .take(5)
+        .collect();
+    assert!(
+        twice.is_empty() && missing.is_empty() && extra.is_empty() && got.len() == want.len(),
+        "{what}: the store holds {} readings, {} expected; stored twice (first 5): {twice:?}; \
+         missing: {missing:?}; not published: {extra:?}",
+        got.values().sum::<u32>(),
+        want.values().sum::<u32>(),
+    );
+}
+
+/// A device-like MQTT client publishing at QoS 1 through rumqttc, counting the broker's
+/// PUBACKs.
+pub struct Publisher {
+    pub client: rumqttc::AsyncClient,
+    acked: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Publisher {
+    /// Connects as `client_id` to the broker on `port` (clean session, reconnecting after a
+    /// short pause if the connection drops).
+    pub fn connect(port: u16, client_id: &str) -> Publisher {
+        let mut opts = rumqttc::MqttOptions::new(client_id, "127.0.0.1", port);
+        opts.set_max_packet_size(1 << 16, 1 << 16);
+        opts.set_inflight(500);
+        let (client, mut el) = rumqttc::AsyncClient::new(opts, 2_000);
+        let acked = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = acked.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                match el.poll().await {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => {
+                        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        Publisher {
+            client,
+            acked,
+            task,
+        }
+    }
+
+    /// PUBACKs received so far.
+    pub fn acked(&self) -> u64 {
+        self.acked.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Publishes one message at QoS 1 (waits while the client's queue is full).
+    pub async fn publish(&self, topic: &str, payload: String) {
+        self.client
+            .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload)
+            .await
+            .unwrap();
+    }
+
+    /// Waits until the broker has acknowledged `n` messages.
+    pub async fn wait_acked(&self, n: u64, limit: Duration) {
+        wait_for_async(limit, &format!("{n} PUBACKs"), || {
+            (self.acked() >= n).then_some(())
+        })
+        .await;
+    }
+
+    /// Disconnects and stops the event loop.
+    pub async fn close(self) {
+        let _ = self.client.disconnect().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.task.abort();
+    }
+}
+
+/// Waits until the gateway `gw` on the external broker at `port` has subscribed: publishes a
+/// probe for an unknown device of district `district` until the gateway has received one
+/// (the probe is dead-lettered as `unknown_device`).
+pub async fn wait_subscribed(gw: &GatewayProc, port: u16, district: &str) {
+    let probe = Publisher::connect(port, &format!("probe-{}", free_port()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while gw.metric("gateway_received_total") < 1.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the gateway never received the probe"
+        );
+        probe
+            .publish(
+                &format!("district/{district}/sensors/footfall/probe-device"),
+                "{}".into(),
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    probe.close().await;
 }

@@ -1,0 +1,115 @@
+//! The writer's verdicts against a real SQLite store: new, copy in the same batch, copy in a
+//! later batch after a reopen, late copy, late new reading.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use district::contract::reading::decode;
+use district::DeviceKind;
+use tokio::sync::mpsc;
+
+use super::*;
+use crate::store::{schema, Reader};
+
+type Seen = Arc<Mutex<Vec<(u64, Verdict)>>>;
+
+fn candidate(seq: u64, ts: i64, late: bool) -> StoreMsg {
+    let json = format!(r#"{{"ts":{ts},"seq":{seq},"in":1,"out":0}}"#);
+    StoreMsg::Reading(Box::new(Candidate {
+        district: 0,
+        device: 0,
+        district_id: "mini".into(),
+        device_id: "fc-1".into(),
+        kind: "footfall",
+        reading: decode(DeviceKind::Footfall, json.as_bytes()).unwrap(),
+        arrived: Instant::now(),
+        late: late.then(|| DeadLetterRow {
+            received: ts + 2 * 86_400_000,
+            district: "mini".into(),
+            topic: "district/mini/sensors/footfall/fc-1".into(),
+            reason: "too_late",
+            detail: "ts is 2 days behind".into(),
+            payload: json.into_bytes(),
+        }),
+        ack: None,
+    }))
+}
+
+/// Runs one writer over `dir` on `batches` (each sent as a group and flushed) and returns the
+/// verdicts by seq.
+fn write(dir: &std::path::Path, batches: Vec<Vec<StoreMsg>>) -> Vec<(u64, Verdict)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let seen: Seen = Arc::default();
+    let sink = seen.clone();
+    let (acks, _acks_rx) = mpsc::unbounded_channel();
+    let (tx, handle) = start_writer(
+        schema::open(dir).unwrap(),
+        1000,
+        1000,
+        Arc::default(),
+        acks,
+        Box::new(move |v| {
+            let mut s = sink.lock().unwrap();
+            s.extend(v.into_iter().map(|(c, v)| (c.reading.seq.unwrap(), v)));
+        }),
+    );
+    rt.block_on(async {
+        for batch in batches {
+            for m in batch {
+                tx.send(m).await;
+            }
+            tx.flush().await;
+        }
+    });
+    drop(tx);
+    handle.join().unwrap();
+    let out = seen.lock().unwrap().clone();
+    out
+}
+
+#[test]
+fn the_store_decides_what_is_new_whatever_the_restarts_and_the_lateness() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = 1_795_312_800_000;
+    let first = write(
+        dir.path(),
+        vec![vec![
+            candidate(1, t, false),
+            candidate(2, t + 1000, false),
+            candidate(1, t, false), // a copy in the same transaction
+        ]],
+    );
+    assert_eq!(
+        first,
+        [
+            (1, Verdict::Stored),
+            (2, Verdict::Stored),
+            (1, Verdict::Duplicate)
+        ]
+    );
+    // Another writer on the same folder (a restart): copies stay copies, even when late.
+    let second = write(
+        dir.path(),
+        vec![
+            vec![candidate(2, t + 1000, false), candidate(1, t, true)],
+            vec![candidate(3, t + 2000, true)],
+        ],
+    );
+    assert_eq!(
+        second,
+        [
+            (2, Verdict::Duplicate),
+            (1, Verdict::Duplicate),
+            (3, Verdict::Late)
+        ]
+    );
+    let reader = Reader::open(dir.path()).unwrap();
+    assert_eq!(reader.reading_count().unwrap(), 2);
+    assert_eq!(
+        reader.deadletters_per_reason().unwrap(),
+        [("too_late".to_string(), 1)]
+    );
+}
