@@ -48,6 +48,11 @@ pub struct DemoArgs {
     /// Seconds between the twin's snapshots.
     #[arg(long, default_value_t = 30.0)]
     pub twin_every: f64,
+    /// The log of a background build of the twin (`scripts/demo.sh` writes one): the demo
+    /// starts at once, shows the build's progress, and starts the twin when the log's last
+    /// line reports success.
+    #[arg(long)]
+    pub twin_build_log: Option<PathBuf>,
 }
 
 /// Runs the demo until Ctrl-C or `--duration`.
@@ -85,6 +90,7 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     cfg.store.data_dir = a.data_dir.clone();
     let gw = crate::Gateway::start(cfg, vec![d.clone()], clock).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop_rx_twin = stop_rx.clone();
     let sim = sensors_sim::SimOptions {
         config: path.clone(),
         broker: gw.mqtt_addr.clone(),
@@ -104,32 +110,44 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         shutdown: Some(stop_rx),
         ..Default::default()
     };
+    let scenario = match &sim.scenario {
+        Some(p) => Some(sensors_sim::scenario::Scenario::load(p, &d)?),
+        None => None,
+    };
     let sim_task = tokio::spawn(sensors_sim::run(sim, clock));
     println!(
         "district demo: {} ({} / {}), simulated from {start} at {}x",
         d.id, d.names.zh, d.names.en, a.speed
     );
     println!(
-        "  MQTT     mqtt://{}        try: mosquitto_sub -p {} -t 'district/{}/live/#' -v",
+        "  MQTT     mqtt://{}   (every topic: mosquitto_sub -p {} -t 'district/{}/#' -v)",
         gw.mqtt_addr,
         a.mqtt_addr.port(),
         d.id
     );
     println!(
-        "  API      http://{}/api/v1/districts/{}/summary",
-        gw.http_addr, d.id
-    );
-    println!("           http://{}/api/v1/districts/{}/zones   .../lots   .../air   .../energy   /metrics", gw.http_addr, d.id);
-    println!("  alerts   mosquitto_sub -p {} -t 'district/{}/alerts' -v   (a fire at +30 min, a crowd surge at +45 min)", a.mqtt_addr.port(), d.id);
-    println!(
-        "           http://{}/api/v1/districts/{}/alerts",
+        "  API      http://{}/api/v1/districts/{}/summary   .../zones .../lots .../air .../energy .../alerts, /metrics",
         gw.http_addr, d.id
     );
     println!("  WS       ws://{}/api/v1/ws", gw.http_addr);
     println!("  data     {}", a.data_dir.display());
-    let twin = start_twin(&a, &path, gw.mqtt_addr.as_str());
-    println!("  twin     {}", twin.1);
+    let joiner = twin_joiner(&a, &path, gw.mqtt_addr.as_str());
+    println!("  twin     {}", joiner.banner());
+    println!();
+    let tour = crate::demo_tour::Tour {
+        district: &d,
+        http: gw.http_addr,
+        mqtt_port: a.mqtt_addr.port(),
+        speed: a.speed,
+        scenario: scenario.as_ref(),
+        data_dir: &a.data_dir,
+    };
+    for line in crate::demo_tour::lines(&tour) {
+        println!("{line}");
+    }
+    println!();
     println!("Ctrl-C stops the demo.");
+    let twin = tokio::spawn(joiner.run(stop_rx_twin));
     let mut sim_task = sim_task;
     tokio::select! {
         r = tokio::signal::ctrl_c() => { r?; }
@@ -141,52 +159,32 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
             }
         }
     }
-    drop(twin);
     let _ = stop_tx.send(true);
+    let _ = twin.await;
     gw.shutdown().await;
     Ok(())
 }
 
-/// Starts the twin as the demo's options say; returns it (if running) and a line for the banner.
-fn start_twin(
+/// What the demo's options say about the twin.
+fn twin_joiner(
     a: &DemoArgs,
     district: &std::path::Path,
     broker: &str,
-) -> (Option<crate::demo_twin::TwinChild>, String) {
-    use crate::demo_twin::{self as dt, TwinPlan};
-    let plan = dt::plan(a.twin, dt::display_present());
-    if plan == TwinPlan::Off {
-        return (None, "off (--twin off)".into());
-    }
-    let Some(bin) = dt::find_twin(a.twin_bin.as_deref()) else {
-        return (
-            None,
-            "not found: build it with `cargo build -p twin` (add `--features window` for a window), or pass --twin-bin".into(),
-        );
-    };
-    let Ok(broker) = broker.parse() else {
-        return (None, format!("cannot reach the broker at {broker}"));
-    };
-    let launch = dt::TwinLaunch {
-        district: district.to_path_buf(),
-        broker,
-        snapshot: a.data_dir.join("twin.png"),
-        every_s: a.twin_every.max(1.0),
-    };
-    let log = a.data_dir.join("twin.log");
-    match dt::start(&bin, plan, &launch, &log) {
-        Ok(Some(child)) => {
-            let what = match child.plan {
-                TwinPlan::Window => "window".to_string(),
-                _ => format!(
-                    "snapshots every {} s into {}",
-                    launch.every_s,
-                    launch.snapshot.display()
-                ),
-            };
-            (Some(child), format!("{what}   (log: {})", log.display()))
-        }
-        Ok(None) => (None, "off".into()),
-        Err(e) => (None, format!("failed to start {}: {e}", bin.display())),
+) -> crate::demo_twin_build::Joiner {
+    use crate::demo_twin as dt;
+    let broker = broker
+        .parse()
+        .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], a.mqtt_addr.port())));
+    crate::demo_twin_build::Joiner {
+        plan: dt::plan(a.twin, dt::display_present()),
+        bin: a.twin_bin.clone(),
+        launch: dt::TwinLaunch {
+            district: district.to_path_buf(),
+            broker,
+            snapshot: a.data_dir.join("twin.png"),
+            every_s: a.twin_every.max(1.0),
+        },
+        log: a.data_dir.join("twin.log"),
+        build_log: a.twin_build_log.clone(),
     }
 }

@@ -15,8 +15,9 @@
 //! - [`api`]: the HTTP API (live, history, WebSocket, alerts, parking, `/metrics`).
 //! - [`config`], [`metrics`], [`shared`], [`run`] ([`Gateway`]): configuration, counters, the
 //!   state shared between tasks, and start/stop in order.
-//! - [`cli`], [`check`], [`demo`], [`demo_twin`]: the command line, `check-config`, and the
-//!   one-command demo (with the 3D twin as a child process).
+//! - [`cli`], [`check`], [`demo`], [`demo_tour`], [`demo_twin`], [`demo_twin_build`]: the
+//!   command line, `check-config`, and the one-command demo (its guided first look, and the 3D
+//!   twin as a child process that joins when its background build is done).
 pub mod api;
 pub mod broker;
 pub mod config;
@@ -35,4 +36,6 @@ pub mod alerts;
 pub mod check;
 pub mod cli;
 pub mod demo;
+pub mod demo_tour;
 pub mod demo_twin;
+pub mod demo_twin_build;
