@@ -10,12 +10,14 @@
 //! - The crowd surge is one alert for the zone whose severity rises medium → high → critical,
 //!   once each, and it clears when the crowd has gone.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::{free_port, http, root};
 
 use chrono::DateTime;
 use district::clock::Clock;
@@ -27,41 +29,6 @@ use sensors_sim::{SimOptions, Speed};
 
 const START: &str = "2026-11-23T09:00:00+08:00"; // a Monday
 const SPEED: f64 = 600.0;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (
-        status,
-        out.split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default(),
-    )
-}
 
 /// A webhook receiver on `port`: records every JSON body it is sent.
 fn webhook_receiver(port: u16, got: Arc<Mutex<Vec<serde_json::Value>>>) {

@@ -250,19 +250,7 @@ async fn three_kills_in_a_row_under_load_store_each_acknowledged_reading_once() 
         .wait_acked(published.len() as u64, Duration::from_secs(60))
         .await;
     publisher.close().await;
-    tokio::task::block_in_place(|| {
-        wait_for(
-            Duration::from_secs(180),
-            "every acknowledged reading in the store",
-            || {
-                let n = gateway::store::Reader::open(&data)
-                    .ok()?
-                    .reading_count()
-                    .ok()?;
-                (n >= published.len() as i64).then_some(())
-            },
-        )
-    });
+    tokio::task::block_in_place(|| wait_stored(&data, published.len()));
     let duplicates = gw.metric("gateway_duplicates_total");
     tokio::task::block_in_place(|| gw.stop());
     assert_stored_exactly(

@@ -148,19 +148,7 @@ async fn with_an_external_broker_every_acknowledged_reading_is_stored_exactly_on
     // Every published reading has been decided (stored, or refused as a copy of one stored)
     // once the store holds as many as were published and mosquitto has nothing left for the
     // session: wait for the count, then stop cleanly (which drains what is in flight).
-    tokio::task::block_in_place(|| {
-        wait_for(
-            Duration::from_secs(180),
-            "every acknowledged reading in the store",
-            || {
-                let n = gateway::store::Reader::open(&data)
-                    .ok()?
-                    .reading_count()
-                    .ok()?;
-                (n >= readings as i64).then_some(())
-            },
-        )
-    });
+    tokio::task::block_in_place(|| wait_stored(&data, readings as usize));
     let duplicates = gw.metric("gateway_duplicates_total");
     tokio::task::block_in_place(|| gw.stop());
     assert_stored_exactly(&data, &want, "external broker, kill -9 and restart");

@@ -3,41 +3,20 @@
 //! Every accepted reading is stored exactly once, duplicates are dropped, every malformed
 //! message is dead-lettered with its reason, and retained live topics reach a late subscriber.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support::{free_port, http};
 
 use district::clock::Clock;
 use gateway::config::GatewayConfig;
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn fixture() -> district::District {
     district::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mini.toml")).unwrap()
-}
-
-fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default()
 }
 
 async fn start(dir: &Path) -> gateway::Gateway {
@@ -217,7 +196,7 @@ async fn readings_are_stored_once_and_rejects_are_dead_lettered() {
     // Live state and retained topics, seen by a late subscriber (mosquitto_sub).
     let h = gw.shared.district("mini").unwrap();
     assert_eq!(h.state().zones[0].people() as i64, expected_west.max(0));
-    let http = gw.http_addr;
+    let api = gw.http_addr;
     wait_for("the live zone topic", || {
         let out = Command::new("mosquitto_sub")
             .args([
@@ -238,12 +217,12 @@ async fn readings_are_stored_once_and_rejects_are_dead_lettered() {
         text.contains(&format!("\"people\":{}", expected_west.max(0)))
     })
     .await;
-    let body = http_get(http, "/api/v1/districts/mini/zones/west");
+    let body = http(api, "GET", "/api/v1/districts/mini/zones/west", "").1;
     assert!(
         body.contains(&format!("\"people\":{}", expected_west.max(0))),
         "{body}"
     );
-    let metrics = http_get(http, "/metrics");
+    let metrics = http(api, "GET", "/metrics", "").1;
     assert!(
         metrics.contains("gateway_rejects_total{reason=\"oversized\"} 1"),
         "{metrics}"

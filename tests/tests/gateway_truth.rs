@@ -7,11 +7,12 @@
 //! - Every injected malformed message is dead-lettered with the reason the simulator expects,
 //!   and the store holds every accepted reading exactly once.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
+use support::{free_port, root};
 
 use chrono::DateTime;
 use district::clock::Clock;
@@ -21,18 +22,6 @@ use gateway::config::GatewayConfig;
 use sensors_sim::{SimOptions, Speed};
 
 const START: &str = "2026-11-23T09:00:00+08:00"; // a Monday
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Outcome {
     truths: Vec<Truth>,

@@ -10,12 +10,13 @@
 //!   taken (`reserved`, an `R` bay, the sign one lower), and they survive a gateway restart.
 //! - `mosquitto_sub` on a sign topic sees the retained frame at once; the API serves it too.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::{free_port, http_json, root};
 
 use chrono::DateTime;
 use district::clock::Clock;
@@ -31,43 +32,6 @@ use sensors_sim::{SimOptions, Speed};
 const START: &str = "2026-11-23T09:00:00+08:00"; // a Monday
 const SPEED: f64 = 120.0;
 const MIN: i64 = 60_000;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-    )
-}
 
 fn config(dir: &Path, mqtt: u16) -> GatewayConfig {
     let mut cfg = GatewayConfig::default();
@@ -173,9 +137,9 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
     // Reservations: book for tomorrow, over-book, cancel, book again.
     let lots = "/api/v1/districts/hubin/lots";
     let window = r#"{"plate":"浙A12345","from":"2026-11-24T09:00:00+08:00","to":"2026-11-24T11:00:00+08:00"}"#;
-    let (code, r1) = http(api, "POST", &format!("{lots}/in77/reservations"), window);
+    let (code, r1) = http_json(api, "POST", &format!("{lots}/in77/reservations"), window);
     assert_eq!(code, 201, "{r1}");
-    let (code, err) = http(
+    let (code, err) = http_json(
         api,
         "POST",
         &format!("{lots}/in77/reservations"),
@@ -188,10 +152,10 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
     );
     let id = r1["id"].as_str().unwrap().to_string();
     assert_eq!(
-        http(api, "DELETE", &format!("{lots}/in77/reservations/{id}"), "").0,
+        http_json(api, "DELETE", &format!("{lots}/in77/reservations/{id}"), "").0,
         200
     );
-    let (code, r2) = http(
+    let (code, r2) = http_json(
         api,
         "POST",
         &format!("{lots}/in77/reservations"),
@@ -220,7 +184,29 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
     };
     let summary = sensors_sim::run(opts, clock).await.unwrap();
     assert!(summary.delivered_all);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Settled: the store has decided every reading received, and no sign frame has arrived
+    // for a second (frames follow within the rate limit, 83 ms of wall time at 120×).
+    let m = gw.shared.metrics.clone();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut seen = (usize::MAX, std::time::Instant::now());
+    loop {
+        use std::sync::atomic::Ordering::Relaxed;
+        let decided = m.accepted.load(Relaxed)
+            + m.duplicates.load(Relaxed)
+            + m.rejects().values().sum::<u64>();
+        let n = frames.lock().unwrap().len();
+        if n != seen.0 {
+            seen = (n, std::time::Instant::now());
+        }
+        if decided >= m.received.load(Relaxed) && seen.1.elapsed() >= Duration::from_secs(1) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gateway did not settle after the run"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // Every truth minute: the frame in effect L later shows a value true within [m, m + L].
     let t0 = start.timestamp_millis();
@@ -355,8 +341,8 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
         clock.now_ms(),
         clock.now_ms() + 3_600_000
     );
-    let (_, before) = http(api, "GET", &format!("{lots}/pinghai"), "");
-    let (code, held) = http(
+    let (_, before) = http_json(api, "GET", &format!("{lots}/pinghai"), "");
+    let (code, held) = http_json(
         api,
         "POST",
         &format!("{lots}/pinghai/reservations"),
@@ -364,20 +350,20 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
     );
     assert_eq!(code, 201, "{held}");
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let (_, after) = http(api, "GET", &format!("{lots}/pinghai"), "");
+    let (_, after) = http_json(api, "GET", &format!("{lots}/pinghai"), "");
     assert_eq!(after["reserved"], 1, "{after}");
     assert_eq!(
         after["free"].as_u64().unwrap() + 1,
         before["free"].as_u64().unwrap(),
         "{before} {after}"
     );
-    let (_, bays) = http(api, "GET", &format!("{lots}/pinghai/bays"), "");
+    let (_, bays) = http_json(api, "GET", &format!("{lots}/pinghai/bays"), "");
     assert_eq!(
         bays["states"].as_str().unwrap().matches('R').count(),
         1,
         "{bays}"
     );
-    let (_, sg) = http(api, "GET", "/api/v1/districts/hubin/signs/sg-02", "");
+    let (_, sg) = http_json(api, "GET", "/api/v1/districts/hubin/signs/sg-02", "");
     let pinghai = d.lot_idx("pinghai").unwrap();
     let i = d
         .signs
@@ -400,7 +386,7 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
     // Flow statistics through the history API: entries per hour, the occupancy curve, dwell
     // time and turnover per bay.
     let hist = |q: &str| {
-        http(
+        http_json(
             api,
             "GET",
             &format!("/api/v1/districts/hubin/history?{q}&from={t0}"),
@@ -449,7 +435,7 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
     println!("in77 dwell: {dwell}");
 
     // The forecast, published with the live state and served by the API.
-    let (code, fc) = http(api, "GET", "/api/v1/districts/hubin/parking/forecast", "");
+    let (code, fc) = http_json(api, "GET", "/api/v1/districts/hubin/parking/forecast", "");
     assert_eq!(code, 200);
     let fc_in77 = fc
         .as_array()
@@ -464,7 +450,7 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
     );
 
     // Space queries and FIWARE.
-    let (code, near) = http(
+    let (code, near) = http_json(
         api,
         "GET",
         "/api/v1/districts/hubin/parking/nearest?lon=120.1646&lat=30.2517&limit=2",
@@ -479,11 +465,11 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
         .map(|l| l["distance_m"].as_f64().unwrap())
         .collect();
     assert!(dists.windows(2).all(|w| w[0] <= w[1]), "{near}");
-    let (code, ngsi) = http(api, "GET", &format!("{lots}/pinghai/ngsi-ld"), "");
+    let (code, ngsi) = http_json(api, "GET", &format!("{lots}/pinghai/ngsi-ld"), "");
     assert_eq!(code, 200);
     assert_eq!(ngsi["type"], "OffStreetParking");
     assert_eq!(ngsi["availableSpotNumber"]["value"], after["free"]);
-    let (_, spots) = http(api, "GET", &format!("{lots}/pinghai/bays/ngsi-ld"), "");
+    let (_, spots) = http_json(api, "GET", &format!("{lots}/pinghai/bays/ngsi-ld"), "");
     assert_eq!(spots.as_array().unwrap().len(), d.lots[pinghai].bays.len());
 
     // The retained frame reaches a new subscriber at once.
@@ -512,7 +498,7 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
     let gw = gateway::Gateway::start(config(dir.path(), free_port()), vec![gd], clock)
         .await
         .unwrap();
-    let (_, listed) = http(
+    let (_, listed) = http_json(
         gw.http_addr,
         "GET",
         &format!("{lots}/in77/reservations"),
@@ -526,7 +512,7 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
             .any(|r| r["id"] == future_id.as_str() && r["state"] == "booked"),
         "{listed}"
     );
-    let (_, listed) = http(
+    let (_, listed) = http_json(
         gw.http_addr,
         "GET",
         &format!("{lots}/pinghai/reservations"),

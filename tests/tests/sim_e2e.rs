@@ -7,25 +7,21 @@
 //! `sim_throughput` (ignored) measures the publish rate at `--speed max` with `--scale`:
 //! `cargo test -p district-tests --release --test sim_e2e -- --ignored --nocapture`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use support::{root, start_broker, subscribe};
 
 use chrono::DateTime;
 use district::contract::reading::{decode, Measurement};
 use district::contract::topic::Topic;
 use district::contract::truth::Truth;
 use district::{District, LotCounting, Role, Side, ZoneCounting};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use sensors_sim::{SimOptions, Speed};
 
 const START: &str = "2026-11-23T09:00:00+08:00"; // a Monday
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn district_file() -> PathBuf {
     if let Ok(p) = std::env::var("SIM_E2E_DISTRICT") {
@@ -39,95 +35,10 @@ fn district_file() -> PathBuf {
     }
 }
 
-/// Starts rumqttd on a free loopback port and waits until it accepts connections.
-fn start_broker() -> SocketAddr {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let connections = rumqttd::ConnectionSettings {
-        connection_timeout_ms: 10_000,
-        max_payload_size: 256 * 1024,
-        max_inflight_count: 10_000,
-        auth: None,
-        external_auth: None,
-        dynamic_filters: true,
-    };
-    let server = rumqttd::ServerSettings {
-        name: "v4".into(),
-        listen: addr,
-        tls: None,
-        next_connection_delay_ms: 1,
-        connections,
-    };
-    let config = rumqttd::Config {
-        id: 0,
-        router: rumqttd::RouterConfig {
-            max_connections: 16,
-            max_outgoing_packet_count: 5000,
-            max_segment_size: 16 * 1024 * 1024,
-            max_segment_count: 8,
-            custom_segment: None,
-            initialized_filters: None,
-            shared_subscriptions_strategy: Default::default(),
-        },
-        v4: Some(HashMap::from([("1".to_string(), server)])),
-        ..Default::default()
-    };
-    let mut broker = rumqttd::Broker::new(config);
-    std::thread::spawn(move || broker.start().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(Instant::now() < deadline, "broker did not listen on {addr}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    addr
-}
-
-type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
-
-/// A QoS 1 subscriber to `district/#` that keeps every message; returns once subscribed.
-async fn subscribe(addr: SocketAddr) -> Received {
-    let mut o = MqttOptions::new("sim-e2e-subscriber", addr.ip().to_string(), addr.port());
-    o.set_keep_alive(Duration::from_secs(30))
-        .set_max_packet_size(256 * 1024, 256 * 1024);
-    let (client, mut eventloop) = AsyncClient::new(o, 100);
-    client
-        .subscribe("district/#", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    let received: Received = Arc::default();
-    let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
-    let sink = received.clone();
-    tokio::spawn(async move {
-        let _client = client;
-        let mut subscribed_tx = Some(subscribed_tx);
-        loop {
-            match eventloop.poll().await {
-                Ok(Event::Incoming(Packet::Publish(p))) => {
-                    sink.lock().unwrap().push((p.topic, p.payload.to_vec()))
-                }
-                Ok(Event::Incoming(Packet::SubAck(_))) => {
-                    subscribed_tx.take().map(|tx| tx.send(()));
-                }
-                Ok(_) => {}
-                Err(e) => panic!("subscriber: {e}"),
-            }
-        }
-    });
-    tokio::time::timeout(Duration::from_secs(10), subscribed)
-        .await
-        .unwrap()
-        .unwrap();
-    received
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_simulated_hour_reaches_a_subscriber_and_agrees_with_the_truth() {
-    let addr = start_broker();
-    let received = subscribe(addr).await;
+    let addr = start_broker(256 * 1024);
+    let received = subscribe(addr, "sim-e2e-subscriber", "district/#").await;
     let dir = tempfile::tempdir().unwrap();
     let config = district_file();
     let d = district::load(&config).unwrap();
@@ -188,7 +99,7 @@ async fn one_simulated_hour_reaches_a_subscriber_and_agrees_with_the_truth() {
         assert_eq!(rec["payload_len"].as_u64(), Some(payload.len() as u64));
         let i = msgs
             .iter()
-            .position(|(t, p)| t == topic && p == payload)
+            .position(|(t, p, _)| t == topic && p == payload)
             .unwrap_or_else(|| panic!("injected {} on {topic} not received", rec["variety"]));
         msgs.swap_remove(i);
         let Some(Topic::Sensor {
@@ -214,7 +125,7 @@ async fn one_simulated_hour_reaches_a_subscriber_and_agrees_with_the_truth() {
     let mut readings: Vec<(i64, usize, Measurement)> = Vec::new();
     let mut truths: Vec<Truth> = Vec::new();
     let mut per_kind: BTreeMap<String, u64> = BTreeMap::new();
-    for (topic, payload) in &msgs {
+    for (topic, payload, _) in &msgs {
         match Topic::parse(topic) {
             Some(Topic::SimTruth { .. }) => truths.push(serde_json::from_slice(payload).unwrap()),
             Some(Topic::Sensor {
@@ -396,7 +307,7 @@ async fn sim_throughput() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
-    let addr = start_broker();
+    let addr = start_broker(256 * 1024);
     let opts = SimOptions {
         config: district_file(),
         broker: addr.to_string(),

@@ -7,12 +7,15 @@
 //!   is counted twice: readings sent again after a reconnect carry the same `seq` and `ts`, so
 //!   the duplicate check drops them; health is published retained and ends `offline`.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{free_port, start_broker, subscribe};
 
 use district::clock::Clock;
 use district::contract::reading::{decode, Measurement};
@@ -21,17 +24,8 @@ use footfall_vision::config::Tz;
 use footfall_vision::health::{Health, StreamState};
 use footfall_vision::publish::{self, PublisherConfig, Update};
 use gateway::config::GatewayConfig;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn publisher(broker: String, district: &str, device: &str, interval_ms: u64) -> PublisherConfig {
     PublisherConfig {
@@ -161,59 +155,10 @@ async fn proxy(to: SocketAddr) -> Proxy {
     Proxy { addr, cut, refuse }
 }
 
-/// The gateway's embedded rumqttd on a free port.
-fn start_broker() -> SocketAddr {
-    let cfg = gateway::config::BrokerConfig {
-        listen: format!("127.0.0.1:{}", free_port()).parse().unwrap(),
-        ..Default::default()
-    };
-    gateway::broker::start_embedded(&cfg)
-        .expect("embedded broker")
-        .addr
-}
-
-type Received = Arc<Mutex<Vec<(String, Vec<u8>, bool)>>>;
-
-async fn subscribe(addr: SocketAddr) -> Received {
-    let mut o = MqttOptions::new("vision-e2e-subscriber", addr.ip().to_string(), addr.port());
-    o.set_keep_alive(Duration::from_secs(30));
-    let (client, mut eventloop) = AsyncClient::new(o, 100);
-    client
-        .subscribe("district/#", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    let received: Received = Arc::default();
-    let (ready_tx, ready) = tokio::sync::oneshot::channel();
-    let sink = received.clone();
-    tokio::spawn(async move {
-        let _client = client;
-        let mut ready_tx = Some(ready_tx);
-        loop {
-            match eventloop.poll().await {
-                Ok(Event::Incoming(Packet::Publish(p))) => {
-                    sink.lock()
-                        .unwrap()
-                        .push((p.topic, p.payload.to_vec(), p.retain))
-                }
-                Ok(Event::Incoming(Packet::SubAck(_))) => {
-                    ready_tx.take().map(|t| t.send(()));
-                }
-                Ok(_) => {}
-                Err(e) => panic!("subscriber: {e}"),
-            }
-        }
-    });
-    tokio::time::timeout(Duration::from_secs(10), ready)
-        .await
-        .unwrap()
-        .unwrap();
-    received
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_count_is_lost_or_doubled_across_connection_drops() {
-    let broker = start_broker();
-    let received = subscribe(broker).await;
+    let broker = start_broker(65_536);
+    let received = subscribe(broker, "vision-e2e-subscriber", "district/#").await;
     let px = proxy(broker).await;
 
     let (tx, rx) = mpsc::channel(publish::CHANNEL);

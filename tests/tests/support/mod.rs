@@ -1,6 +1,9 @@
-//! Shared by the `influx_*` and `external_broker_*` tests: real servers started on loopback
-//! ports with temporary data folders, stopped by pid; the gateway as a separate process; the
-//! store and the server compared series by series.
+//! The one test kit of the end-to-end tests (each test file says `mod support;`): free
+//! loopback ports, HTTP requests, the embedded broker alone and a subscriber that keeps every
+//! message, Debian's mosquitto as the external broker, a QoS 1 publisher counting PUBACKs,
+//! real servers started with temporary data folders and stopped by pid, the gateway as a
+//! separate process (so it can be killed), and the store read back by reading identity or
+//! compared with the server series by series.
 //!
 //! - VictoriaMetrics (Debian `victoria-metrics`) stands in for InfluxDB: it accepts
 //!   `/api/v2/write` and names each series `{measurement}_{field}`; read back through
@@ -651,6 +654,21 @@ pub fn stored_identities(data_dir: &Path) -> BTreeMap<Identity, u32> {
     out
 }
 
+/// Waits (blocking) until the store in `data_dir` holds at least `n` readings.
+pub fn wait_stored(data_dir: &Path, n: usize) {
+    wait_for(
+        Duration::from_secs(180),
+        &format!("{n} readings in the store"),
+        || {
+            let got = gateway::store::Reader::open(data_dir)
+                .ok()?
+                .reading_count()
+                .ok()?;
+            (got >= n as i64).then_some(())
+        },
+    )
+}
+
 /// Per identity, how often it is in `ids`.
 pub fn multiset(ids: impl IntoIterator<Item = Identity>) -> BTreeMap<Identity, u32> {
     let mut out = BTreeMap::new();
@@ -768,4 +786,95 @@ pub async fn wait_subscribed(gw: &GatewayProc, port: u16, district: &str) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     probe.close().await;
+}
+
+/// One HTTP/1.1 request with a JSON body (empty for none); returns the status and the body.
+pub fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// [`http`], with the body parsed as JSON (`Null` when it is not JSON).
+pub fn http_json(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let (status, body) = http(addr, method, path, body);
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// The gateway's embedded rumqttd alone, on a free loopback port, accepting packets up to
+/// `max_packet_bytes`.
+pub fn start_broker(max_packet_bytes: usize) -> std::net::SocketAddr {
+    let cfg = gateway::config::BrokerConfig {
+        listen: format!("127.0.0.1:{}", free_port()).parse().unwrap(),
+        max_packet_bytes,
+        ..Default::default()
+    };
+    gateway::broker::start_embedded(&cfg)
+        .expect("embedded broker")
+        .addr
+}
+
+/// Every message a [`subscribe`]r got: (topic, payload, retained).
+pub type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>, bool)>>>;
+
+/// A QoS 1 subscriber to `filter` on the broker at `addr` as `client_id`, keeping every
+/// message; returns once the subscription is acknowledged.
+pub async fn subscribe(addr: std::net::SocketAddr, client_id: &str, filter: &str) -> Received {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let mut o = MqttOptions::new(client_id, addr.ip().to_string(), addr.port());
+    o.set_keep_alive(Duration::from_secs(30))
+        .set_max_packet_size(256 * 1024, 256 * 1024);
+    let (client, mut eventloop) = AsyncClient::new(o, 100);
+    client.subscribe(filter, QoS::AtLeastOnce).await.unwrap();
+    let received: Received = Default::default();
+    let (ready_tx, ready) = tokio::sync::oneshot::channel();
+    let sink = received.clone();
+    tokio::spawn(async move {
+        let _client = client;
+        let mut ready_tx = Some(ready_tx);
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    sink.lock()
+                        .unwrap()
+                        .push((p.topic, p.payload.to_vec(), p.retain))
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    ready_tx.take().map(|t| t.send(()));
+                }
+                Ok(_) => {}
+                Err(e) => panic!("subscriber: {e}"),
+            }
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(10), ready)
+        .await
+        .unwrap()
+        .unwrap();
+    received
 }
