@@ -37,14 +37,49 @@ pub fn clock(start: Option<&str>, speed: Option<f64>) -> anyhow::Result<Clock> {
     Ok(Clock::simulated(start, speed.unwrap_or(1.0)))
 }
 
+/// The log filter when `RUST_LOG` is not set.
+const DEFAULT_FILTER: &str = "info,rumqttd=warn,rumqttc=warn";
+
+fn env_filter() -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_FILTER))
+}
+
 /// Logging to stderr, `RUST_LOG` or `info`.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rumqttd=warn,rumqttc=warn"));
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(env_filter())
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// The demo's logging: the whole log (`RUST_LOG` or `info`) into `file`, and only the
+/// gateway's own warnings and errors on the terminal (the broker's and the MQTT client's go
+/// to the file only), which stays free for the demo's tour and status lines.
+pub fn init_demo_logging(file: &Path) -> std::io::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let log = std::fs::File::create(file)?;
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::sync::Mutex::new(log))
+                .with_ansi(false)
+                .with_filter(env_filter()),
+        )
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(tracing_subscriber::EnvFilter::new(
+                    "warn,rumqttd=off,rumqttc=off",
+                )),
+        )
+        .try_init();
+    Ok(())
 }
 
 /// The example district shipped with the project, for the demo.

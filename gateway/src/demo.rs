@@ -131,6 +131,10 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     );
     println!("  WS       ws://{}/api/v1/ws", gw.http_addr);
     println!("  data     {}", a.data_dir.display());
+    println!(
+        "  log      {}   (only warnings show here)",
+        a.data_dir.join("gateway.log").display()
+    );
     let joiner = twin_joiner(&a, &path, gw.mqtt_addr.as_str());
     println!("  twin     {}", joiner.banner());
     println!();
@@ -148,6 +152,7 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     println!();
     println!("Ctrl-C stops the demo.");
     let twin = tokio::spawn(joiner.run(stop_rx_twin));
+    let status = tokio::spawn(print_status(gw.shared.clone(), d.clone()));
     let mut sim_task = sim_task;
     tokio::select! {
         r = tokio::signal::ctrl_c() => { r?; }
@@ -159,10 +164,31 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
             }
         }
     }
+    status.abort();
     let _ = stop_tx.send(true);
     let _ = twin.await;
     gw.shutdown().await;
     Ok(())
+}
+
+/// Prints how the district stands every 30 s of wall time.
+async fn print_status(shared: std::sync::Arc<crate::shared::Shared>, d: district::District) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let Some(h) = shared.district(&d.id) else {
+            return;
+        };
+        let now = shared.clock.now_ms();
+        let summary = h.state().summary(now, h.active_alerts.load(Relaxed));
+        let stored = shared.metrics.accepted.load(Relaxed);
+        println!(
+            "{}",
+            crate::demo_tour::status_line(&d, now, &summary, stored)
+        );
+    }
 }
 
 /// What the demo's options say about the twin.

@@ -105,9 +105,62 @@ pub fn lines(t: &Tour<'_>) -> Vec<String> {
     out
 }
 
+/// One line on how the district stands, printed by the demo every half minute: simulated
+/// time in the district's zone, people, parking, air, power, open alerts, readings stored.
+pub fn status_line(
+    district: &district::District,
+    now_ms: i64,
+    s: &district::contract::live::Summary,
+    stored: u64,
+) -> String {
+    let local = chrono::DateTime::from_timestamp_millis(now_ms)
+        .unwrap_or_default()
+        .with_timezone(&district.calendar.timezone);
+    let aqi = s.aqi.map_or("–".to_string(), |a| a.to_string());
+    format!(
+        "[{} {}] people {} · parking free {}/{} · AQI {} · {:.0} kW · open alerts {} · offline devices {} · readings stored {}",
+        local.format("%H:%M"),
+        district.id,
+        s.people_now,
+        s.parking_free,
+        s.parking_total,
+        aqi,
+        s.power_kw,
+        s.active_alerts,
+        s.devices_offline,
+        stored
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_status_line_reads_local_time_and_the_kpis() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let d = district::load(root.join("config/districts/hubin.toml")).unwrap();
+        let s = district::contract::live::Summary {
+            district: "hubin".into(),
+            ts: String::new(),
+            people_now: 1234,
+            visits_today: 0,
+            parking_free: 812,
+            parking_total: 1670,
+            aqi: Some(89),
+            power_kw: 2100.4,
+            kwh_today: 0.0,
+            active_alerts: 2,
+            devices_offline: 0,
+            heat_zones: Vec::new(),
+        };
+        // 2026-11-22T02:00:00Z is 10:00 in Asia/Shanghai.
+        let line = status_line(&d, 1_795_312_800_000, &s, 5000);
+        assert_eq!(
+            line,
+            "[10:00 hubin] people 1234 · parking free 812/1670 · AQI 89 · 2100 kW · open alerts 2 · offline devices 0 · readings stored 5000"
+        );
+    }
 
     #[test]
     fn the_tour_names_the_drills_fire_and_surge_at_wall_time() {

@@ -61,8 +61,19 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    cli::init_logging();
     let args = Args::parse();
+    match &args.command {
+        Command::Demo(a) => {
+            if let Err(e) = cli::init_demo_logging(&a.data_dir.join("gateway.log")) {
+                eprintln!(
+                    "error: cannot write the demo's log into {}: {e}",
+                    a.data_dir.display()
+                );
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+        _ => cli::init_logging(),
+    }
     let result = match args.command {
         Command::CheckConfig { files } => return gateway::check::check(&files),
         Command::Run {

@@ -72,6 +72,9 @@ async fn with_an_external_broker_every_acknowledged_reading_is_stored_exactly_on
     delivery_config(&config, &external_broker(mq.port, "gw-delivery-test"));
     let hubin = root().join("config/districts/hubin.toml");
     let d = district::load(&hubin).unwrap();
+    // Build the gateway binary before the simulated clock starts: on a fresh machine that
+    // build takes minutes, which would be days of simulated time.
+    tokio::task::block_in_place(gateway_bin);
     let start = start_3_days_ago();
     // Two simulated hours at 360×: about 17,000 readings in 20 s of wall time; a restart of a
     // few seconds spans minutes of simulated time, not hours. The outcome depends on neither:
@@ -167,6 +170,9 @@ async fn embedded_kill(rate: Option<u32>, seed: u64) -> (i64, i64, f64) {
     let config = dir.path().join("gateway.toml");
     delivery_config(&config, "[broker]\nmode = \"embedded\"");
     let hubin = root().join("config/districts/hubin.toml");
+    // Build the gateway binary before the simulated clock starts: on a fresh machine that
+    // build takes minutes, which would be days of simulated time.
+    tokio::task::block_in_place(gateway_bin);
     let start = start_3_days_ago();
     let clock = Clock::simulated(start.to_utc(), 1.0);
     let (mqtt, http) = (free_port(), free_port());

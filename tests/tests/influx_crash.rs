@@ -41,6 +41,9 @@ async fn after_a_kill_9_the_cursor_resumes_and_resent_points_overwrite_themselve
     )
     .unwrap();
     let hubin = root().join("config/districts/hubin.toml");
+    // Build the gateway binary before the simulated clock starts: on a fresh machine that
+    // build takes minutes, which would be days of simulated time.
+    tokio::task::block_in_place(gateway_bin);
     let start = start_3_days_ago();
     let speed = 1440.0; // a day in 60 s
     let clock = Clock::simulated(start.to_utc(), speed);
