@@ -138,6 +138,9 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let gw_s = t.elapsed().as_secs_f64();
+    while m.decided() < n as u64 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     let accepted = m.accepted.load(Relaxed);
     let commits = m.store_commits.load(Relaxed).max(1);
     let commit_mean_ms = m.store_commit_us_sum.load(Relaxed) as f64 / commits as f64 / 1000.0;

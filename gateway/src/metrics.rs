@@ -107,6 +107,15 @@ impl Metrics {
         self.rejects.lock().expect("metrics lock").clone()
     }
 
+    /// Received messages with a verdict so far: accepted (stored), duplicates and rejects.
+    /// A reading counts as accepted only once the store has committed it, so this trails
+    /// `received` by what waits in the pipeline and the store's queue.
+    pub fn decided(&self) -> u64 {
+        self.accepted.load(Relaxed)
+            + self.duplicates.load(Relaxed)
+            + self.rejects().values().sum::<u64>()
+    }
+
     /// Records one commit.
     pub fn commit(&self, rows: usize, micros: u64) {
         self.store_commits.fetch_add(1, Relaxed);

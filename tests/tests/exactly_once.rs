@@ -59,13 +59,11 @@ fn decided(gw: &gateway::Gateway) -> (u64, u64, BTreeMap<&'static str, u64>) {
 }
 
 async fn wait_decided(gw: &gateway::Gateway, n: u64) {
+    let m = gw.shared.metrics.clone();
     wait_for_async(
         Duration::from_secs(60),
         &format!("{n} readings decided"),
-        || {
-            let (a, d, r) = decided(gw);
-            (a + d + r.values().sum::<u64>() >= n).then_some(())
-        },
+        || (m.decided() >= n).then_some(()),
     )
     .await;
 }

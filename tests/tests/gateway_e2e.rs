@@ -180,10 +180,7 @@ async fn readings_are_stored_once_and_rejects_are_dead_lettered() {
 
     let total = 320 + bad.len() as u64 + 2;
     let m = gw.shared.metrics.clone();
-    wait_for("every message", || {
-        m.received.load(std::sync::atomic::Ordering::Relaxed) >= total
-    })
-    .await;
+    wait_for("every message", || m.decided() >= total).await;
     assert_eq!(m.accepted.load(std::sync::atomic::Ordering::Relaxed), 202);
     assert_eq!(m.duplicates.load(std::sync::atomic::Ordering::Relaxed), 120);
     let mut want: BTreeMap<&str, u64> = BTreeMap::new();

@@ -76,10 +76,12 @@ async fn run(counter_error: f64, scenario: Option<&str>) -> Outcome {
         + summary.malformed_injected;
     let m = gw.shared.metrics.clone();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while m.received.load(Relaxed) < sensor_readings {
+    // Every message decided: stored, refused as a copy, or dead-lettered.
+    while m.decided() < sensor_readings {
         assert!(
             Instant::now() < deadline,
-            "gateway received {} of {sensor_readings}",
+            "gateway decided {} of {sensor_readings} (received {})",
+            m.decided(),
             m.received.load(Relaxed)
         );
         tokio::time::sleep(Duration::from_millis(20)).await;

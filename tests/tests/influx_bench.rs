@@ -84,7 +84,7 @@ async fn forward_throughput_and_drain_after_an_outage() {
         .sum();
     let m = gw.shared.metrics.clone();
     wait_for_async(Duration::from_secs(60), "ingest", || {
-        (m.received.load(Relaxed) >= readings).then_some(())
+        (m.decided() >= readings).then_some(())
     })
     .await;
     let accepted = m.accepted.load(Relaxed);

@@ -60,8 +60,8 @@ async fn a_simulated_day_reaches_the_server_exactly_once() {
     let m = gw.shared.metrics.clone();
     wait_for_async(
         Duration::from_secs(120),
-        "the gateway to receive every reading",
-        || (m.received.load(Relaxed) >= readings).then_some(()),
+        "the gateway to decide every reading",
+        || (m.decided() >= readings).then_some(()),
     )
     .await;
     let fwd = gateway::forward::metrics::of(&gw.shared);

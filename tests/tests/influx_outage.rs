@@ -111,8 +111,8 @@ async fn one_server_down_under_load_catches_up_alone_with_nothing_missing_or_dou
     let m = gw.shared.metrics.clone();
     wait_for_async(
         Duration::from_secs(120),
-        "the gateway to receive every reading",
-        || (m.received.load(Relaxed) >= readings).then_some(()),
+        "the gateway to decide every reading",
+        || (m.decided() >= readings).then_some(()),
     )
     .await;
     let accepted = m.accepted.load(Relaxed);

@@ -191,9 +191,7 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
     let mut seen = (usize::MAX, std::time::Instant::now());
     loop {
         use std::sync::atomic::Ordering::Relaxed;
-        let decided = m.accepted.load(Relaxed)
-            + m.duplicates.load(Relaxed)
-            + m.rejects().values().sum::<u64>();
+        let decided = m.decided();
         let n = frames.lock().unwrap().len();
         if n != seen.0 {
             seen = (n, std::time::Instant::now());
