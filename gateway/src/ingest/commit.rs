@@ -18,11 +18,21 @@ pub fn apply_verdicts(shared: Arc<Shared>, deadletters: Arc<DeadLetters>) -> OnC
     Box::new(move |verdicts| {
         let metrics = &shared.metrics;
         let mut fire = false;
+        // One lock per run of readings of the same district, not one per reading.
+        let mut held: Option<(
+            usize,
+            std::sync::MutexGuard<'_, crate::state::DistrictState>,
+        )> = None;
         for (c, verdict) in verdicts {
             match verdict {
                 Verdict::Stored => {
                     let h = &shared.districts[c.district];
-                    let applied = h.state().apply(c.device, &c.reading);
+                    if held.as_ref().is_none_or(|(d, _)| *d != c.district) {
+                        drop(held.take()); // release the previous district first
+                        held = Some((c.district, h.state()));
+                    }
+                    let (_, state) = held.as_mut().expect("locked above");
+                    let applied = state.apply(c.device, &c.reading);
                     debug_assert_eq!(applied, Applied::Accepted, "shape checked in validation");
                     metrics.accepted.fetch_add(1, Relaxed);
                     fire |= h.model.devices[c.device].kind == district::DeviceKind::Fire;
@@ -38,6 +48,7 @@ pub fn apply_verdicts(shared: Arc<Shared>, deadletters: Arc<DeadLetters>) -> OnC
                 }
             }
         }
+        drop(held);
         if fire {
             shared.alert_wake.notify_one();
         }
