@@ -38,8 +38,11 @@ pub struct GatewayConfig {
     pub instance: String,
     /// District files to serve (relative to this file). Default: none (give `--district`).
     pub districts: Vec<PathBuf>,
-    /// The MQTT broker.
+    /// The MQTT broker: live topics for subscribers, and readings from devices that publish
+    /// to it (or to the external broker).
     pub broker: BrokerConfig,
+    /// The device port: devices publish straight to the gateway, acknowledged after commit.
+    pub devices: crate::transport::DevicesConfig,
     /// Ingest limits.
     pub ingest: IngestConfig,
     /// Live topic publishing.
@@ -63,6 +66,7 @@ impl Default for GatewayConfig {
             instance: "gateway-1".into(),
             districts: Vec::new(),
             broker: BrokerConfig::default(),
+            devices: Default::default(),
             ingest: IngestConfig::default(),
             publish: PublishConfig::default(),
             store: StoreConfig::default(),

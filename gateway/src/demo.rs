@@ -12,9 +12,13 @@ use crate::config::GatewayConfig;
 /// Options of the demo.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
-    /// Embedded broker address.
+    /// Embedded broker address (live topics, signs, alerts: where the twin and dashboards
+    /// subscribe).
     #[arg(long, default_value = "127.0.0.1:1883")]
     pub mqtt_addr: SocketAddr,
+    /// Device port address (where the simulated devices publish their readings).
+    #[arg(long, default_value = "127.0.0.1:1884")]
+    pub device_addr: SocketAddr,
     /// API address.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
@@ -86,6 +90,7 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     }
     let mut cfg = GatewayConfig::default();
     cfg.broker.listen = a.mqtt_addr;
+    cfg.devices.listen = a.device_addr;
     cfg.http.listen = a.http_addr;
     cfg.store.data_dir = a.data_dir.clone();
     let gw = crate::Gateway::start(cfg, vec![d.clone()], clock).await?;
@@ -93,7 +98,10 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     let stop_rx_twin = stop_rx.clone();
     let sim = sensors_sim::SimOptions {
         config: path.clone(),
-        broker: gw.mqtt_addr.clone(),
+        broker: gw
+            .device_addr
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| gw.mqtt_addr.clone()),
         speed: sensors_sim::Speed::Factor(a.speed),
         start: Some(start),
         duration: a
@@ -125,6 +133,9 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         a.mqtt_addr.port(),
         d.id
     );
+    if let Some(dev) = gw.device_addr {
+        println!("  devices  mqtt://{dev}   (the simulated devices publish here; each reading acknowledged once stored)");
+    }
     println!(
         "  API      http://{}/api/v1/districts/{}/summary   .../zones .../lots .../air .../energy .../alerts, /metrics",
         gw.http_addr, d.id

@@ -2,7 +2,8 @@
 //!
 //! ## Layout
 //! - [`broker`]: the embedded rumqttd broker, or the client options for an external one.
-//! - [`ingest`]: MQTT readings in, validated against the district and the contract, acked after
+//! - [`transport`]: the device port: devices publish here, acknowledged after commit.
+//! - [`ingest`]: MQTT readings in (device port or broker), validated against the district and the contract, acked after
 //!   commit; every reject counted and dead-lettered.
 //! - [`state`]: the live district state, pure: zones, lots, air (AQI), energy, fire, devices,
 //!   minute rollups.
@@ -30,6 +31,7 @@ pub mod run;
 pub mod shared;
 pub mod state;
 pub mod store;
+pub mod transport;
 
 pub use run::Gateway;
 pub mod alerts;

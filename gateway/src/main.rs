@@ -49,6 +49,9 @@ enum Command {
         /// Override the API's listen address.
         #[arg(long)]
         http_addr: Option<std::net::SocketAddr>,
+        /// Override the device port's listen address (`[devices] listen`; port 0 picks one).
+        #[arg(long)]
+        device_addr: Option<std::net::SocketAddr>,
     },
     /// Validate district and gateway configuration files: print what was found, or every
     /// problem with its file and line, and exit non-zero on any problem.
@@ -85,8 +88,15 @@ fn main() -> std::process::ExitCode {
             data_dir,
             mqtt_addr,
             http_addr,
+            device_addr,
         } => run(
-            config, districts, start, speed, scale, data_dir, mqtt_addr, http_addr,
+            config,
+            districts,
+            start,
+            speed,
+            scale,
+            data_dir,
+            [mqtt_addr, http_addr, device_addr],
         ),
         Command::Demo(a) => runtime().and_then(|rt| rt.block_on(gateway::demo::demo(a))),
     };
@@ -113,8 +123,7 @@ fn run(
     speed: Option<f64>,
     scale: usize,
     data_dir: Option<PathBuf>,
-    mqtt_addr: Option<std::net::SocketAddr>,
-    http_addr: Option<std::net::SocketAddr>,
+    [mqtt_addr, http_addr, device_addr]: [Option<std::net::SocketAddr>; 3],
 ) -> anyhow::Result<()> {
     let mut cfg = match &config {
         Some(p) => GatewayConfig::load(p)?,
@@ -129,6 +138,9 @@ fn run(
     }
     if let Some(a) = http_addr {
         cfg.http.listen = a;
+    }
+    if let Some(a) = device_addr {
+        cfg.devices.listen = a;
     }
     let districts = cli::load_districts(&cfg.districts, scale)?;
     let clock = cli::clock(start.as_deref(), speed)?;

@@ -81,6 +81,19 @@ pub struct Metrics {
     pub mqtt_connected: AtomicBool,
     /// Ingest session (re)connections.
     pub mqtt_connects: AtomicU64,
+    /// Device connections open now on the device port.
+    pub device_connected: AtomicI64,
+    /// Device connections accepted (CONNACK success) on the device port.
+    pub device_connects: AtomicU64,
+    /// Device connections refused: credentials, protocol version, client id, connection limit.
+    pub device_refused: AtomicU64,
+    /// Device connections closed for a protocol error (garbage, no CONNECT, unexpected packet).
+    pub device_protocol_errors: AtomicU64,
+    /// Device messages relayed to the broker (health and other non-reading topics).
+    pub device_relayed: AtomicU64,
+    /// Device messages not relayed because the relay session's queue was full (not
+    /// acknowledged: the device resends).
+    pub device_relay_full: AtomicU64,
     /// Readings replayed from the store at start-up.
     pub replayed: AtomicU64,
     /// Alert transitions published.
@@ -195,6 +208,31 @@ impl Metrics {
             "Readings replayed from the store at start-up.",
             self.replayed.load(Relaxed),
         );
+        counter(
+            "gateway_device_connects_total",
+            "Device connections accepted on the device port.",
+            self.device_connects.load(Relaxed),
+        );
+        counter(
+            "gateway_device_refused_total",
+            "Device connections refused (credentials, protocol, client id, limit).",
+            self.device_refused.load(Relaxed),
+        );
+        counter(
+            "gateway_device_protocol_errors_total",
+            "Device connections closed for a protocol error.",
+            self.device_protocol_errors.load(Relaxed),
+        );
+        counter(
+            "gateway_device_relayed_total",
+            "Device messages relayed to the broker.",
+            self.device_relayed.load(Relaxed),
+        );
+        counter(
+            "gateway_device_relay_full_total",
+            "Device messages not relayed (relay queue full; not acknowledged).",
+            self.device_relay_full.load(Relaxed),
+        );
         let _ = writeln!(s, "# HELP gateway_rejects_total Rejected messages by reason.\n# TYPE gateway_rejects_total counter");
         for (reason, n) in self.rejects() {
             let _ = writeln!(s, "gateway_rejects_total{{reason=\"{reason}\"}} {n}");
@@ -221,6 +259,11 @@ impl Metrics {
             "gateway_mqtt_connected",
             "1 when the ingest session is connected.",
             self.mqtt_connected.load(Relaxed) as i64,
+        );
+        gauge(
+            "gateway_device_connected",
+            "Device connections open on the device port.",
+            self.device_connected.load(Relaxed),
         );
         s.push_str(extra);
         s

@@ -27,12 +27,20 @@ use crate::store::{self, Reader};
 pub struct Gateway {
     /// Shared state (for the API, tests and the demo).
     pub shared: Arc<Shared>,
-    /// Where devices connect (the embedded broker, or the external one).
+    /// The MQTT broker (embedded or external): live topics for subscribers, and readings of
+    /// devices that publish to it.
     pub mqtt_addr: String,
+    /// The device port, where devices publish readings acknowledged after commit (`None` when
+    /// `[devices] enabled = false`).
+    pub device_addr: Option<SocketAddr>,
     /// Where the API listens.
     pub http_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     stop_ingest: watch::Sender<bool>,
+    /// What brings readings in: the broker session, its pipeline, the device port. Stopped
+    /// and drained first.
+    ingest: Vec<JoinHandle<()>>,
+    /// Everything else: publisher, alerts, parking, forwarders, API.
     tasks: Vec<JoinHandle<()>>,
     writer: Option<std::thread::JoinHandle<()>>,
 }
@@ -135,6 +143,7 @@ impl Gateway {
             alert_actions,
             alert_db: alert_db.clone(),
             parking,
+            device_port: Default::default(),
         });
 
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -158,30 +167,64 @@ impl Gateway {
         );
         let (ingest_tx, ingest_rx) = mpsc::channel(cfg.ingest.queue.max(1));
         let mut tasks = Vec::new();
+        let mut ingest = Vec::new();
 
         let ingest_opts =
             crate::broker::client_options(&cfg.broker, &host, port, &cfg.broker.client_id)?;
         let (subscribed_tx, mut subscribed) = watch::channel(false);
-        tasks.push(tokio::spawn(crate::ingest::source::run(
+        ingest.push(tokio::spawn(crate::ingest::source::run(
             ingest_opts,
             topic::ALL_SENSORS.to_string(),
             ingest_tx,
             ack_rx,
             metrics.clone(),
             subscribed_tx,
-            stop_ingest_rx,
+            stop_ingest_rx.clone(),
         )));
         let limits = Limits {
             max_future_ms: cfg.ingest.max_future.as_millis() as i64,
             max_late_ms: cfg.ingest.max_late.as_millis() as i64,
         };
-        tasks.push(tokio::spawn(crate::ingest::pipeline::run(
-            shared.clone(),
-            ingest_rx,
-            store_tx.clone(),
+        let admission = crate::ingest::admit::Admission {
+            shared: shared.clone(),
             deadletters,
             limits,
+        };
+        ingest.push(tokio::spawn(crate::ingest::pipeline::run(
+            admission.clone(),
+            ingest_rx,
+            store_tx.clone(),
         )));
+        let device_addr = if cfg.devices.enabled {
+            let credentials = match (&cfg.broker.username, cfg.broker.password()?) {
+                (Some(u), Some(p)) => Some((u.clone(), p)),
+                _ => None,
+            };
+            let devices = crate::transport::start(
+                &cfg.devices,
+                admission,
+                store_tx.clone(),
+                credentials,
+                cfg.broker.max_packet_bytes,
+                Some(crate::publish::spawn_session(
+                    crate::broker::client_options(
+                        &cfg.broker,
+                        &host,
+                        port,
+                        &format!("{}-relay", cfg.broker.client_id),
+                    )?,
+                    10_000,
+                )),
+                stop_ingest_rx.clone(),
+            )
+            .await
+            .with_context(|| format!("binding the device port to {}", cfg.devices.listen))?;
+            ingest.push(devices.task);
+            let _ = shared.device_port.set(devices.addr);
+            Some(devices.addr)
+        } else {
+            None
+        };
         let pub_opts = crate::broker::client_options(
             &cfg.broker,
             &host,
@@ -269,13 +312,15 @@ impl Gateway {
                 tracing::error!(error = %e, "API server stopped");
             }
         }));
-        tracing::info!(mqtt = %format!("{host}:{port}"), http = %http_addr, districts = shared.districts.len(), "gateway running");
+        tracing::info!(mqtt = %format!("{host}:{port}"), devices = ?device_addr, http = %http_addr, districts = shared.districts.len(), "gateway running");
         Ok(Gateway {
             shared,
             mqtt_addr: format!("{host}:{port}"),
+            device_addr,
             http_addr,
             shutdown,
             stop_ingest,
+            ingest,
             tasks,
             writer: Some(writer),
         })
@@ -284,9 +329,8 @@ impl Gateway {
     /// Graceful shutdown: stop ingest, drain the pipeline, publish a last time and `offline`,
     /// commit everything to the store.
     pub async fn shutdown(mut self) {
-        // The first two tasks are the ingest session and the pipeline.
         let _ = self.stop_ingest.send(true);
-        for t in self.tasks.drain(..2) {
+        for t in self.ingest.drain(..) {
             let _ = t.await;
         }
         let _ = self.shutdown.send(true);

@@ -68,6 +68,8 @@ pub struct Shared {
     pub alert_db: Arc<crate::alerts::db::AlertDb>,
     /// Parking guidance: reservations and sign frames.
     pub parking: crate::parking::Parking,
+    /// The device port's bound address, once listening.
+    pub device_port: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 impl Shared {

@@ -5,8 +5,10 @@
 //! - A device that resends its last 1,000 readings after a reconnect (embedded broker).
 //! - A copy arriving two simulated days and a restart after the first: a duplicate, not a
 //!   late reading (the duplicate check comes before the lateness check).
-//! - The gateway on an external mosquitto, killed with SIGKILL and restarted three times in a
-//!   row while a device publishes: the store holds each acknowledged reading once.
+//! - The gateway killed with SIGKILL and restarted three times in a row while a device
+//!   publishes, the device on an external mosquitto, or on the gateway's own device port
+//!   (a persistent session that resends what it has not seen acknowledged): the store holds
+//!   each acknowledged reading once.
 
 mod support;
 
@@ -38,13 +40,14 @@ fn mini() -> district::District {
 /// The gateway in this process with its embedded broker, on `clock`, storing in `dir`.
 async fn start(dir: &Path, clock: Clock) -> (gateway::Gateway, u16) {
     let mut cfg = GatewayConfig::default();
+    cfg.devices.listen = "127.0.0.1:0".parse().unwrap();
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.to_path_buf();
     let gw = gateway::Gateway::start(cfg, vec![mini()], clock)
         .await
         .unwrap();
-    let port = gw.mqtt_addr.rsplit(':').next().unwrap().parse().unwrap();
+    let port = gw.device_addr.unwrap().port();
     (gw, port)
 }
 
@@ -171,30 +174,53 @@ async fn a_copy_two_days_and_a_restart_later_is_a_duplicate_not_a_late_reading()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_kills_in_a_row_under_load_store_each_acknowledged_reading_once() {
-    let mq = Mosquitto::start();
+    three_kills_under_load(Via::Mosquitto).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_kills_on_the_device_port_store_each_acknowledged_reading_once() {
+    three_kills_under_load(Via::DevicePort).await;
+}
+
+/// How the device reaches the gateway.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Via {
+    /// Through an external mosquitto, which keeps the gateway's persistent session.
+    Mosquitto,
+    /// On the gateway's device port, with a persistent session of its own.
+    DevicePort,
+}
+
+async fn three_kills_under_load(via: Via) {
+    let mq = (via == Via::Mosquitto).then(Mosquitto::start);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let log = dir.path().join("gateway.log");
     let config = dir.path().join("gateway.toml");
-    delivery_config(&config, &external_broker(mq.port, "gw-three-kills"));
+    match &mq {
+        Some(mq) => delivery_config(&config, &external_broker(mq.port, "gw-three-kills")),
+        None => delivery_config(&config, ""),
+    }
     let hubin = root().join("config/districts/hubin.toml");
     let d = district::load(&hubin).unwrap();
     let start = start_3_days_ago().timestamp_millis();
-    let http = free_port();
+    // The same ports at every restart: the device reconnects where it was.
+    let ports = [free_port(), free_port(), free_port()];
     let launch = || {
-        GatewayProc::start(
+        GatewayProc::start_on(
             &config,
             &hubin,
             &data,
-            free_port(),
-            http,
+            ports,
             &format_millis(start),
             1.0,
             &log,
         )
     };
     let mut gw = tokio::task::block_in_place(launch);
-    wait_subscribed(&gw, mq.port, &d.id).await;
+    if let Some(mq) = &mq {
+        wait_subscribed(&gw, mq.port, &d.id).await;
+    }
 
     // One bridge publishes line counts for every line counter of the district, about 1,000
     // a second, until told to stop; it returns what it published.
@@ -205,7 +231,10 @@ async fn three_kills_in_a_row_under_load_store_each_acknowledged_reading_once() 
         .map(|dev| dev.id.clone())
         .collect();
     let stop = Arc::new(AtomicBool::new(false));
-    let publisher = Publisher::connect(mq.port, "line-bridge");
+    let publisher = match &mq {
+        Some(mq) => Publisher::connect(mq.port, "line-bridge"),
+        None => Publisher::connect_persistent(gw.device_port, "line-bridge"),
+    };
     let (district_id, stop_flag) = (d.id.clone(), stop.clone());
     let publishing = tokio::spawn(async move {
         let mut published = Vec::new();
@@ -257,7 +286,7 @@ async fn three_kills_in_a_row_under_load_store_each_acknowledged_reading_once() 
         "three kills in a row",
     );
     eprintln!(
-        "three kills: {} readings acknowledged by mosquitto, each stored once; {duplicates} redeliveries refused after the last restart",
+        "three kills ({via:?}): {} readings acknowledged, each stored once; {duplicates} copies refused after the last restart",
         published.len()
     );
 }

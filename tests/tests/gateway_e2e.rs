@@ -21,6 +21,7 @@ fn fixture() -> district::District {
 
 async fn start(dir: &Path) -> gateway::Gateway {
     let mut cfg = GatewayConfig::default();
+    cfg.devices.listen = "127.0.0.1:0".parse().unwrap();
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.to_path_buf();
@@ -42,8 +43,10 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 async fn readings_are_stored_once_and_rejects_are_dead_lettered() {
     let dir = tempfile::tempdir().unwrap();
     let gw = start(dir.path()).await;
+    // Devices publish on the device port; subscribers read live topics from the broker.
     let port: u16 = gw.mqtt_addr.rsplit(':').next().unwrap().parse().unwrap();
-    let mut opts = MqttOptions::new("e2e-device", "127.0.0.1", port);
+    let dport = gw.device_addr.unwrap().port();
+    let mut opts = MqttOptions::new("e2e-device", "127.0.0.1", dport);
     opts.set_max_packet_size(1 << 16, 1 << 16);
     let (client, mut el) = AsyncClient::new(opts, 1000);
     tokio::spawn(async move { while el.poll().await.is_ok() {} });
@@ -156,7 +159,7 @@ async fn readings_are_stored_once_and_rejects_are_dead_lettered() {
             "-h",
             "127.0.0.1",
             "-p",
-            &port.to_string(),
+            &dport.to_string(),
             "-q",
             "1",
             "-t",
@@ -170,7 +173,7 @@ async fn readings_are_stored_once_and_rejects_are_dead_lettered() {
         .expect("mosquitto_pub (apt install mosquitto-clients)");
     assert!(st.success());
     let paho = format!(
-        "import paho.mqtt.publish as p; p.single('district/mini/sensors/fire/sd-1', '{{\"ts\":{ts},\"state\":\"normal\"}}', qos=1, hostname='127.0.0.1', port={port})"
+        "import paho.mqtt.publish as p; p.single('district/mini/sensors/fire/sd-1', '{{\"ts\":{ts},\"state\":\"normal\"}}', qos=1, hostname='127.0.0.1', port={dport})"
     );
     let st = Command::new("/usr/bin/python3")
         .args(["-c", &paho])

@@ -40,6 +40,7 @@ async fn run(counter_error: f64, scenario: Option<&str>) -> Outcome {
     let start = DateTime::parse_from_rfc3339(START).unwrap();
     let clock = Clock::simulated(start.to_utc(), 3600.0);
     let mut cfg = GatewayConfig::default();
+    cfg.devices.listen = "127.0.0.1:0".parse().unwrap();
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.path().join("data");
@@ -53,7 +54,7 @@ async fn run(counter_error: f64, scenario: Option<&str>) -> Outcome {
     let injected_file = dir.path().join("injected.jsonl");
     let opts = SimOptions {
         config: hubin.clone(),
-        broker: gw.mqtt_addr.clone(),
+        broker: gw.device_addr.unwrap().to_string(),
         seed: 7,
         speed: Speed::Factor(3600.0),
         start: Some(start),

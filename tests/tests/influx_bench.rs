@@ -29,6 +29,7 @@ fn env(name: &str, default: u64) -> u64 {
 
 fn config(data: &std::path::Path, vm: &Vm, fast_clock: bool) -> GatewayConfig {
     let mut cfg = GatewayConfig::default();
+    cfg.devices.listen = "127.0.0.1:0".parse().unwrap();
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = data.to_path_buf();
@@ -64,7 +65,7 @@ async fn forward_throughput_and_drain_after_an_outage() {
     let summary = sensors_sim::run(
         SimOptions {
             config: hubin.clone(),
-            broker: gw.mqtt_addr.clone(),
+            broker: gw.device_addr.unwrap().to_string(),
             seed: 31,
             speed: Speed::Max,
             // Under what the gateway ingests: the embedded broker must not get ahead of it.
@@ -126,7 +127,7 @@ async fn forward_throughput_and_drain_after_an_outage() {
     let sim = tokio::spawn(sensors_sim::run(
         SimOptions {
             config: hubin.clone(),
-            broker: gw.mqtt_addr.clone(),
+            broker: gw.device_addr.unwrap().to_string(),
             seed: 32,
             speed: Speed::Factor(1.0),
             start: Some(start),

@@ -27,6 +27,7 @@ async fn a_simulated_day_reaches_the_server_exactly_once() {
     let speed = 2880.0; // a day in 30 s
     let clock = Clock::simulated(start.to_utc(), speed);
     let mut cfg = GatewayConfig::default();
+    cfg.devices.listen = "127.0.0.1:0".parse().unwrap();
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = data.clone();
@@ -41,7 +42,7 @@ async fn a_simulated_day_reaches_the_server_exactly_once() {
     let summary = sensors_sim::run(
         SimOptions {
             config: hubin.clone(),
-            broker: gw.mqtt_addr.clone(),
+            broker: gw.device_addr.unwrap().to_string(),
             seed: 11,
             speed: Speed::Factor(speed),
             start: Some(start),

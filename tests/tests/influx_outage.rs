@@ -28,6 +28,7 @@ async fn one_server_down_under_load_catches_up_alone_with_nothing_missing_or_dou
     let speed = 2880.0;
     let clock = Clock::simulated(start.to_utc(), speed);
     let mut cfg = GatewayConfig::default();
+    cfg.devices.listen = "127.0.0.1:0".parse().unwrap();
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = data.clone();
@@ -50,7 +51,7 @@ async fn one_server_down_under_load_catches_up_alone_with_nothing_missing_or_dou
     let sim = tokio::spawn(sensors_sim::run(
         SimOptions {
             config: hubin.clone(),
-            broker: gw.mqtt_addr.clone(),
+            broker: gw.device_addr.unwrap().to_string(),
             seed: 12,
             speed: Speed::Factor(speed),
             start: Some(start),

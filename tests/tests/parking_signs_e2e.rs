@@ -35,6 +35,7 @@ const MIN: i64 = 60_000;
 
 fn config(dir: &Path, mqtt: u16) -> GatewayConfig {
     let mut cfg = GatewayConfig::default();
+    cfg.devices.listen = "127.0.0.1:0".parse().unwrap();
     cfg.broker.listen = format!("127.0.0.1:{mqtt}").parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.join("data");
@@ -174,7 +175,7 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
     .unwrap();
     let opts = SimOptions {
         config: hubin.clone(),
-        broker: gw.mqtt_addr.clone(),
+        broker: gw.device_addr.unwrap().to_string(),
         seed: 11,
         speed: Speed::Factor(SPEED),
         start: Some(start),

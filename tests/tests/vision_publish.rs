@@ -73,6 +73,7 @@ async fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
 async fn the_gateway_takes_the_counter_for_a_counting_camera() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = GatewayConfig::default();
+    cfg.devices.listen = "127.0.0.1:0".parse().unwrap();
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.path().to_path_buf();
@@ -84,7 +85,11 @@ async fn the_gateway_takes_the_counter_for_a_counting_camera() {
 
     // fc-1 counts into zone `west`; the counter's video thread would send these as it counts.
     let (tx, rx) = mpsc::channel(publish::CHANNEL);
-    let handle = publish::spawn(publisher(gw.mqtt_addr.clone(), "mini", "fc-1", 150), rx).unwrap();
+    let handle = publish::spawn(
+        publisher(gw.device_addr.unwrap().to_string(), "mini", "fc-1", 150),
+        rx,
+    )
+    .unwrap();
     let (mut ins, mut outs) = (0u64, 0u64);
     for i in 0..40u64 {
         let (a, b) = (1 + i % 3, i % 2);

@@ -132,6 +132,8 @@ pub async fn healthz(State(s): State<Arc<Shared>>) -> Json<Value> {
     Json(json!({
         "status": if m.mqtt_connected.load(Relaxed) { "ok" } else { "degraded" },
         "mqtt_connected": m.mqtt_connected.load(Relaxed),
+        "device_port": s.device_port.get().map(|a| a.to_string()),
+        "devices_connected": m.device_connected.load(Relaxed),
         "store_errors": m.store_errors.load(Relaxed),
         "received": m.received.load(Relaxed),
         "accepted": m.accepted.load(Relaxed),

@@ -14,7 +14,6 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use tokio::sync::{mpsc, watch};
 
 use crate::metrics::Metrics;
-use crate::store::Ack;
 
 /// Runs the ingest session until `shutdown` turns true. `subscribed` is true while the
 /// session is connected and its subscription acknowledged (readings flow).
@@ -22,7 +21,7 @@ pub async fn run(
     mut opts: MqttOptions,
     filter: String,
     tx: mpsc::Sender<Publish>,
-    mut acks: mpsc::UnboundedReceiver<Vec<Ack>>,
+    mut acks: mpsc::UnboundedReceiver<Vec<Publish>>,
     metrics: Arc<Metrics>,
     subscribed: watch::Sender<bool>,
     mut shutdown: watch::Receiver<bool>,

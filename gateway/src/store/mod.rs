@@ -4,15 +4,18 @@
 //! - [`writer`]: one thread that commits readings, dead letters and rollups in group commits,
 //!   decides through the store's identity key which readings are new and which are copies,
 //!   and hands back the verdicts and MQTT acknowledgements of what it committed.
+//! - [`ack`]: where each acknowledgement goes after commit (broker or device connection).
 //! - [`reader`]: history queries for the API, and the start-up replay that rebuilds the live
 //!   state.
 
+pub mod ack;
 pub mod reader;
 pub mod schema;
 pub mod writer;
 
+pub use ack::{Ack, DeviceAcks};
 pub use reader::Reader;
-pub use writer::{start_writer, Ack, StoreMsg, StoreTx};
+pub use writer::{start_writer, StoreMsg, StoreTx};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]

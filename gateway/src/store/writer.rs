@@ -29,8 +29,7 @@ use super::schema;
 use crate::metrics::Metrics;
 use crate::state::RollupPoint;
 
-/// An MQTT message to acknowledge once its row is durable.
-pub type Ack = rumqttc::Publish;
+use super::ack::{dispatch, Ack};
 
 /// A decoded reading of a known device on its way to the store. Whether it is new is the
 /// store's decision ([`Verdict`]): it touches the live state only once the store has it.
@@ -142,14 +141,14 @@ impl StoreTx {
 }
 
 /// Starts the writer thread on an open connection; acknowledgements of committed rows are
-/// sent to `acks`, and the verdicts on readings to `on_commit`. The thread ends when every
+/// sent to `acks` (broker messages; device messages go to their connection), and the verdicts on readings to `on_commit`. The thread ends when every
 /// sender is dropped, after a last commit.
 pub fn start_writer(
     conn: Connection,
     batch_rows: usize,
     queue: usize,
     metrics: Arc<Metrics>,
-    acks: mpsc::UnboundedSender<Vec<Ack>>,
+    acks: mpsc::UnboundedSender<Vec<rumqttc::Publish>>,
     on_commit: OnCommit,
 ) -> (StoreTx, std::thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(queue);
@@ -183,7 +182,7 @@ struct Writer {
     conn: Connection,
     devices: HashMap<(usize, usize), i64>,
     metrics: Arc<Metrics>,
-    acks: mpsc::UnboundedSender<Vec<Ack>>,
+    acks: mpsc::UnboundedSender<Vec<rumqttc::Publish>>,
     on_commit: OnCommit,
 }
 
@@ -316,7 +315,7 @@ impl Writer {
                 }
                 if !acks.is_empty() {
                     self.metrics.acks.fetch_add(acks.len() as u64, Relaxed);
-                    let _ = self.acks.send(acks);
+                    dispatch(acks, &self.acks);
                 }
                 if !verdicts.is_empty() {
                     (self.on_commit)(verdicts);

@@ -39,13 +39,15 @@ pub fn gateway_bin() -> PathBuf {
 pub struct GatewayProc {
     pub child: Child,
     pub http_port: u16,
+    /// The device port (`--device-addr`).
+    pub device_port: u16,
     pub log: PathBuf,
 }
 
 impl GatewayProc {
     /// `gateway run --config CONFIG --district DISTRICT --data-dir DATA --mqtt-addr
     /// 127.0.0.1:MQTT --http-addr 127.0.0.1:HTTP --start START --speed SPEED`, waiting for
-    /// its API to answer.
+    /// its API to answer; its device port is on a free port.
     #[allow(clippy::too_many_arguments)]
     pub fn start(
         config: &Path,
@@ -53,6 +55,28 @@ impl GatewayProc {
         data: &Path,
         mqtt_port: u16,
         http_port: u16,
+        start: &str,
+        speed: f64,
+        log: &Path,
+    ) -> GatewayProc {
+        Self::start_on(
+            config,
+            district,
+            data,
+            [mqtt_port, http_port, free_port()],
+            start,
+            speed,
+            log,
+        )
+    }
+
+    /// As [`GatewayProc::start`], with the ports `[mqtt, http, device]` given (a restarted
+    /// gateway keeps its device port, so devices reconnect to it).
+    pub fn start_on(
+        config: &Path,
+        district: &Path,
+        data: &Path,
+        [mqtt_port, http_port, device_port]: [u16; 3],
         start: &str,
         speed: f64,
         log: &Path,
@@ -69,6 +93,8 @@ impl GatewayProc {
             .arg(format!("127.0.0.1:{mqtt_port}"))
             .arg("--http-addr")
             .arg(format!("127.0.0.1:{http_port}"))
+            .arg("--device-addr")
+            .arg(format!("127.0.0.1:{device_port}"))
             .arg("--start")
             .arg(start)
             .arg("--speed")
@@ -87,6 +113,7 @@ impl GatewayProc {
         let mut g = GatewayProc {
             child,
             http_port,
+            device_port,
             log: log.to_path_buf(),
         };
         let port = http_port;

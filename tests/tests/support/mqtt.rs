@@ -69,7 +69,18 @@ impl Publisher {
     /// Connects as `client_id` to the broker on `port` (clean session, reconnecting after a
     /// short pause if the connection drops).
     pub fn connect(port: u16, client_id: &str) -> Publisher {
+        Self::start(port, client_id, true)
+    }
+
+    /// As [`Publisher::connect`] with a persistent session: after a reconnect to a server
+    /// that kept the session, every message not yet acknowledged is sent again.
+    pub fn connect_persistent(port: u16, client_id: &str) -> Publisher {
+        Self::start(port, client_id, false)
+    }
+
+    fn start(port: u16, client_id: &str, clean: bool) -> Publisher {
         let mut opts = rumqttc::MqttOptions::new(client_id, "127.0.0.1", port);
+        opts.set_clean_session(clean);
         opts.set_max_packet_size(1 << 16, 1 << 16);
         opts.set_inflight(500);
         let (client, mut el) = rumqttc::AsyncClient::new(opts, 2_000);

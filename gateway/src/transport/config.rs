@@ -1,0 +1,36 @@
+//! `[devices]`: the device port.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The device port: where devices publish their readings straight to the gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevicesConfig {
+    /// Serve the device port. Default `true`. With `false`, readings arrive only through the
+    /// broker (embedded or external).
+    pub enabled: bool,
+    /// MQTT 3.1.1 listener for devices. Default `127.0.0.1:1884` (port 0 picks a free port;
+    /// the bound address is logged and shown by `/healthz`).
+    pub listen: SocketAddr,
+    /// Most device connections at once; further ones are closed at once
+    /// (and counted as refused).
+    /// Default 10,000.
+    pub max_connections: usize,
+    /// A connection that has not sent CONNECT within this is closed. Default `"10s"`.
+    #[serde(with = "crate::config::duration")]
+    pub connect_timeout: Duration,
+}
+
+impl Default for DevicesConfig {
+    fn default() -> Self {
+        DevicesConfig {
+            enabled: true,
+            listen: "127.0.0.1:1884".parse().expect("valid"),
+            max_connections: 10_000,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}

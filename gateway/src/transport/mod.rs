@@ -1,0 +1,138 @@
+//! The device port: devices publish their readings straight to the gateway over MQTT 3.1.1,
+//! and each PUBACK is sent only once the reading's row is committed.
+//!
+//! Why the gateway owns this endpoint rather than letting devices publish into the embedded
+//! broker (`docs/ARCHITECTURE.md`, "Device transport"): rumqttd acknowledges a publish when
+//! its router has it, before the gateway has stored it, and drops messages when a subscriber
+//! lags, so an acknowledged reading could be lost. Here a device's message goes from its
+//! socket through admission ([`crate::ingest::admit`]) into the store's queue in the
+//! connection's own task, and its acknowledgement comes back from the store writer after
+//! the commit ([`crate::store::ack`]): two hand-offs, no broker in between. The broker stays
+//! the place for subscribers (twin, signs, dashboards, retained live topics).
+//!
+//! - [`config`]: `[devices]`.
+//! - [`frame`]: packets off the socket with rumqttc's MQTT codec; oversized publishes skipped
+//!   and dead-lettered.
+//! - [`registry`]: client ids connected now (a newer connection takes an id over).
+//! - [`relay`]: a device's other messages (its health, say) passed on to the broker; the
+//!   gateway's own topics refused.
+//! - [`session`]: one connection, CONNECT to DISCONNECT.
+
+pub mod config;
+pub mod frame;
+pub mod registry;
+pub mod relay;
+mod session;
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+pub use config::DevicesConfig;
+
+use crate::ingest::admit::Admission;
+use crate::store::StoreTx;
+
+/// What every connection of the device port shares.
+#[derive(Debug)]
+pub(crate) struct Port {
+    cfg: DevicesConfig,
+    admission: Admission,
+    store: StoreTx,
+    /// Username and password every device must give (none: anonymous devices accepted).
+    credentials: Option<(String, String)>,
+    /// Largest packet read whole, bytes (remaining length); larger publishes are dead-lettered.
+    max_packet: usize,
+    registry: registry::Registry,
+    /// The session that passes relayed messages on to the broker.
+    relay: Option<rumqttc::AsyncClient>,
+    next_conn: AtomicU64,
+    stop: watch::Receiver<bool>,
+}
+
+/// A running device port.
+#[derive(Debug)]
+pub struct DevicePort {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The accept loop; it ends after `stop` turns true and every connection has written
+    /// the acknowledgements it owes.
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Binds the device port and starts accepting. Readings are admitted with `admission` and
+/// queued on `store`; `credentials`, when given, are required of every device;
+/// `max_packet` is the largest message read whole; `relay` passes devices' other messages on
+/// to the broker.
+pub async fn start(
+    cfg: &DevicesConfig,
+    admission: Admission,
+    store: StoreTx,
+    credentials: Option<(String, String)>,
+    max_packet: usize,
+    relay: Option<rumqttc::AsyncClient>,
+    stop: watch::Receiver<bool>,
+) -> std::io::Result<DevicePort> {
+    let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+    let addr = listener.local_addr()?;
+    let port = Arc::new(Port {
+        cfg: cfg.clone(),
+        admission,
+        store,
+        credentials,
+        max_packet,
+        registry: Default::default(),
+        relay,
+        next_conn: AtomicU64::new(1),
+        stop: stop.clone(),
+    });
+    let slots = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
+    let task = tokio::spawn(accept_loop(listener, port, slots, stop));
+    tracing::info!(%addr, "device port listening");
+    Ok(DevicePort { addr, task })
+}
+
+/// Resolves once `stop` is true (or its sender is gone).
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    port: Arc<Port>,
+    slots: Arc<Semaphore>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut sessions = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stopped(&mut stop) => break,
+            Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => match slots.clone().try_acquire_owned() {
+                    Ok(slot) => {
+                        let port = port.clone();
+                        sessions.spawn(async move {
+                            session::serve(stream, peer, port).await;
+                            drop(slot);
+                        });
+                    }
+                    Err(_) => {
+                        port.admission.shared.metrics.device_refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        tracing::warn!(%peer, limit = port.cfg.max_connections, "device refused: too many connections");
+                        drop(stream);
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "device port accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    while sessions.join_next().await.is_some() {}
+}

@@ -1,0 +1,329 @@
+//! One device connection on the device port (MQTT 3.1.1, publish only).
+//!
+//! CONNECT first (within the connect timeout, with the configured credentials); then every
+//! PUBLISH is admitted and handed to the store, and its PUBACK (QoS 1) or PUBREC (QoS 2) is
+//! written only once the store has committed it. The socket is read no faster than the store
+//! takes rows: a full store queue stops this task reading, and TCP pushes back on the device.
+//! A persistent session (clean session off) is answered "session present", so that a device
+//! resends its unacknowledged publishes after a reconnect.
+//! SUBSCRIBE is answered with a failure code for every filter (live topics are on the
+//! broker), PINGREQ with PINGRESP; a silent connection is closed after 1.5 × its keep-alive.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use rumqttc::mqttbytes::v4::{
+    ConnAck, ConnectReturnCode, Packet, PubAck, PubComp, PubRec, SubAck, SubscribeReasonCode,
+    UnsubAck,
+};
+use rumqttc::mqttbytes::{self, QoS};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+use super::frame::{self, Frame, FrameError, OVERSIZED_HEAD};
+use super::relay::{self, Route};
+use super::Port;
+use crate::store::writer::DeadLetterRow;
+use crate::store::{Ack, DeviceAcks};
+
+/// Serves one connection until the device leaves, breaks the protocol, is taken over by a
+/// newer connection with its client id, or the port stops; acknowledgements still owed for
+/// committed readings are written before the socket closes.
+pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) {
+    let conn = port.next_conn.fetch_add(1, Relaxed);
+    let _ = stream.set_nodelay(true);
+    let (mut rd, wr) = stream.into_split();
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(write_loop(wr, out_rx, ack_rx, port.max_packet));
+    let mut buf = BytesMut::with_capacity(8192);
+    let metrics = &port.admission.shared.metrics;
+
+    let connect = match tokio::time::timeout(
+        port.cfg.connect_timeout,
+        frame::next(&mut rd, &mut buf, port.max_packet),
+    )
+    .await
+    {
+        Ok(Ok(Frame::Packet(Packet::Connect(c)))) => c,
+        Ok(Err(FrameError::Protocol(mqttbytes::Error::InvalidProtocolLevel(level)))) => {
+            metrics.device_refused.fetch_add(1, Relaxed);
+            tracing::info!(%peer, level, "device refused: not MQTT 3.1.1");
+            refuse(&out_tx, ConnectReturnCode::RefusedProtocolVersion);
+            drop((out_tx, ack_tx));
+            let _ = writer.await;
+            return;
+        }
+        other => {
+            metrics.device_protocol_errors.fetch_add(1, Relaxed);
+            let why = match other {
+                Ok(Ok(f)) => format!("expected CONNECT, got {f:?}"),
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "no CONNECT within the connect timeout".into(),
+            };
+            tracing::info!(%peer, %why, "device connection closed before CONNECT");
+            return;
+        }
+    };
+    if let Some((user, pass)) = &port.credentials {
+        let ok = connect
+            .login
+            .as_ref()
+            .is_some_and(|l| same(&l.username, user) && same(&l.password, pass));
+        if !ok {
+            metrics.device_refused.fetch_add(1, Relaxed);
+            tracing::warn!(%peer, client_id = %connect.client_id, "device refused: wrong or missing credentials");
+            refuse(&out_tx, ConnectReturnCode::BadUserNamePassword);
+            drop((out_tx, ack_tx));
+            let _ = writer.await;
+            return;
+        }
+    }
+    let client_id = if connect.client_id.is_empty() {
+        if !connect.clean_session {
+            metrics.device_refused.fetch_add(1, Relaxed);
+            refuse(&out_tx, ConnectReturnCode::BadClientId);
+            drop((out_tx, ack_tx));
+            let _ = writer.await;
+            return;
+        }
+        format!("anonymous-{conn}")
+    } else {
+        connect.client_id.clone()
+    };
+    let (close_tx, mut close_rx) = oneshot::channel();
+    port.registry.claim(&client_id, conn, close_tx);
+    // A device's session here holds nothing but the device's own unacknowledged publishes
+    // (devices cannot subscribe on this port), so a persistent session is always "present":
+    // the device then resends what it has not seen acknowledged, and the store drops copies.
+    // (rumqttc, for one, discards its unacknowledged messages on "no session".)
+    let session_present = !connect.clean_session;
+    let _ = out_tx.send(Packet::ConnAck(ConnAck::new(
+        ConnectReturnCode::Success,
+        session_present,
+    )));
+    metrics.device_connects.fetch_add(1, Relaxed);
+    metrics.device_connected.fetch_add(1, Relaxed);
+    tracing::debug!(%peer, %client_id, "device connected");
+
+    let acks = DeviceAcks { conn, tx: ack_tx };
+    let keep_alive = match connect.keep_alive {
+        0 => Duration::from_secs(24 * 3600),
+        s => Duration::from_millis(s as u64 * 1500),
+    };
+    let mut stop = port.stop.clone();
+    let why: String = loop {
+        let next = tokio::select! {
+            biased;
+            _ = &mut close_rx => break "taken over by a newer connection with its client id".into(),
+            _ = super::stopped(&mut stop) => break "the device port is stopping".into(),
+            r = tokio::time::timeout(keep_alive, frame::next(&mut rd, &mut buf, port.max_packet)) => r,
+        };
+        let f = match next {
+            Err(_) => break "keep-alive expired".into(),
+            Ok(Err(FrameError::Closed)) => break "closed by the device".into(),
+            Ok(Err(e)) => {
+                metrics.device_protocol_errors.fetch_add(1, Relaxed);
+                break e.to_string();
+            }
+            Ok(Ok(f)) => f,
+        };
+        let reply = match f {
+            Frame::Packet(Packet::Publish(p)) => match relay::route(&p.topic) {
+                Route::Reading => {
+                    let ack = ack_for(&acks, p.pkid, p.qos);
+                    let msg = port.admission.admit(&p.topic, &p.payload, ack);
+                    port.store.send(msg).await;
+                    None
+                }
+                Route::Relay => {
+                    let passed = port
+                        .relay
+                        .as_ref()
+                        .is_some_and(|c| relay::relay(c, &p.topic, p.qos, p.retain, &p.payload));
+                    if passed {
+                        metrics.device_relayed.fetch_add(1, Relaxed);
+                        immediate_ack(p.pkid, p.qos)
+                    } else {
+                        metrics.device_relay_full.fetch_add(1, Relaxed);
+                        None
+                    }
+                }
+                Route::Forbidden => {
+                    let row = DeadLetterRow {
+                        received: port.admission.shared.clock.now_ms(),
+                        district: district_of(&port, &p.topic)
+                            .map(|(_, id)| id)
+                            .unwrap_or_default(),
+                        topic: p.topic.clone(),
+                        reason: "forbidden_topic",
+                        detail: "only the gateway publishes this topic".into(),
+                        payload: p.payload.to_vec(),
+                    };
+                    tracing::warn!(%client_id, topic = %p.topic, "device tried to publish a gateway topic");
+                    let di = district_of(&port, &p.topic).map(|(i, _)| i);
+                    metrics.received.fetch_add(1, Relaxed);
+                    let msg = port
+                        .admission
+                        .reject(di, row, ack_for(&acks, p.pkid, p.qos));
+                    port.store.send(msg).await;
+                    None
+                }
+            },
+            Frame::Oversized {
+                topic,
+                pkid,
+                qos,
+                bytes,
+                head,
+            } => {
+                let row = DeadLetterRow {
+                    received: port.admission.shared.clock.now_ms(),
+                    district: district_of(&port, &topic).map(|(_, id)| id).unwrap_or_default(),
+                    topic: topic.clone(),
+                    reason: "oversized",
+                    detail: format!(
+                        "message of {bytes} bytes is over the device port's limit of {} bytes (first {OVERSIZED_HEAD} bytes kept)",
+                        port.max_packet
+                    ),
+                    payload: head,
+                };
+                let di = district_of(&port, &topic).map(|(i, _)| i);
+                metrics.received.fetch_add(1, Relaxed);
+                let msg = port.admission.reject(di, row, ack_for(&acks, pkid, qos));
+                port.store.send(msg).await;
+                None
+            }
+            Frame::Packet(Packet::PubRel(r)) => Some(Packet::PubComp(PubComp::new(r.pkid))),
+            Frame::Packet(Packet::Subscribe(s)) => {
+                tracing::debug!(%client_id, "SUBSCRIBE on the device port refused (live topics are on the broker)");
+                Some(Packet::SubAck(SubAck::new(
+                    s.pkid,
+                    vec![SubscribeReasonCode::Failure; s.filters.len()],
+                )))
+            }
+            Frame::Packet(Packet::Unsubscribe(u)) => Some(Packet::UnsubAck(UnsubAck::new(u.pkid))),
+            Frame::Packet(Packet::PingReq) => Some(Packet::PingResp),
+            Frame::Packet(Packet::Disconnect) => break "disconnected".into(),
+            // Acknowledgements of publishes this port never sends.
+            Frame::Packet(Packet::PubAck(_) | Packet::PubRec(_) | Packet::PubComp(_)) => None,
+            Frame::Packet(other) => {
+                metrics.device_protocol_errors.fetch_add(1, Relaxed);
+                break format!("unexpected {other:?} from a device");
+            }
+        };
+        if let Some(p) = reply {
+            let _ = out_tx.send(p);
+        }
+    };
+    tracing::debug!(%peer, %client_id, %why, "device connection ending");
+    port.registry.release(&client_id, conn);
+    metrics.device_connected.fetch_sub(1, Relaxed);
+    // The writer ends once the last acknowledgement owed to this connection is written (every
+    // clone of `acks` travels with a reading in the store's queue), or after a bound if the
+    // device stopped reading.
+    drop(acks);
+    drop(out_tx);
+    let _ = tokio::time::timeout(Duration::from_secs(10), writer).await;
+}
+
+/// The acknowledgement of a message that needs no commit (relayed).
+fn immediate_ack(pkid: u16, qos: QoS) -> Option<Packet> {
+    match qos {
+        QoS::AtMostOnce => None,
+        QoS::AtLeastOnce => Some(Packet::PubAck(PubAck::new(pkid))),
+        QoS::ExactlyOnce => Some(Packet::PubRec(PubRec::new(pkid))),
+    }
+}
+
+fn ack_for(acks: &DeviceAcks, pkid: u16, qos: QoS) -> Option<Ack> {
+    (qos != QoS::AtMostOnce).then(|| Ack::Device {
+        to: acks.clone(),
+        pkid,
+        qos,
+    })
+}
+
+/// The served district a sensor topic names, if any: (index, id).
+fn district_of(port: &Port, topic: &str) -> Option<(usize, String)> {
+    let d = topic.strip_prefix("district/")?.split('/').next()?;
+    let shared = &port.admission.shared;
+    shared.index.get(d).map(|&i| (i, d.to_string()))
+}
+
+fn refuse(out: &mpsc::UnboundedSender<Packet>, code: ConnectReturnCode) {
+    let _ = out.send(Packet::ConnAck(ConnAck::new(code, false)));
+}
+
+/// Compares secrets in time independent of where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Writes control packets and the store's acknowledgements, batching whatever is waiting
+/// into one write.
+async fn write_loop(
+    mut wr: OwnedWriteHalf,
+    mut out: mpsc::UnboundedReceiver<Packet>,
+    mut acks: mpsc::UnboundedReceiver<Vec<(u16, QoS)>>,
+    max: usize,
+) {
+    let mut buf = BytesMut::with_capacity(4096);
+    let (mut out_open, mut acks_open) = (true, true);
+    while out_open || acks_open {
+        tokio::select! {
+            p = out.recv(), if out_open => match p {
+                Some(p) => { let _ = p.write(&mut buf, max); }
+                None => out_open = false,
+            },
+            a = acks.recv(), if acks_open => match a {
+                Some(ids) => put_acks(&mut buf, &ids),
+                None => acks_open = false,
+            },
+        }
+        while let Ok(p) = out.try_recv() {
+            let _ = p.write(&mut buf, max);
+        }
+        while let Ok(ids) = acks.try_recv() {
+            put_acks(&mut buf, &ids);
+        }
+        if !buf.is_empty() {
+            if wr.write_all(&buf).await.is_err() {
+                return;
+            }
+            buf.clear();
+        }
+    }
+    let _ = wr.shutdown().await;
+}
+
+fn put_acks(buf: &mut BytesMut, ids: &[(u16, QoS)]) {
+    for &(pkid, qos) in ids {
+        let _ = match qos {
+            QoS::ExactlyOnce => PubRec::new(pkid).write(buf),
+            _ => PubAck::new(pkid).write(buf),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_compare_equal_only_when_equal() {
+        assert!(same("s3cret", "s3cret"));
+        assert!(!same("s3cret", "s3creT"));
+        assert!(!same("s3cret", "s3cret!"));
+        assert!(same("", ""));
+    }
+}
