@@ -1,10 +1,12 @@
-//! Ingest benchmark: readings through the embedded broker into the gateway and its store
-//! (QoS 1, acknowledged only after commit), against the bare broker pass-through (the same
-//! publisher into rumqttd and a subscriber that only counts), in the same process and run.
+//! Ingest benchmark: readings into the gateway and its store at QoS 1, acknowledged only after
+//! commit, through the device port and through the embedded broker, against the bare broker
+//! pass-through (the same publisher into rumqttd and a subscriber that only counts), in the
+//! same process and run.
 //!
-//! `cargo run --release -p gateway --example bench_ingest -- [READINGS] [SCALE]`
-//! (defaults 200,000 readings, scale 1). Prints readings/s of both, the ratio, commit
-//! latency and peak RSS.
+//! `cargo run --release -p gateway --example bench_ingest -- [READINGS] [SCALE] [RATE]`
+//! (defaults 200,000 readings, scale 1, rate 0 = as fast as the publisher goes; a rate in
+//! readings/s paces the publisher, for the arrival-to-commit latency at that load). Prints
+//! readings/s of each path, its ratio to the bare broker, commit latency and peak RSS.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -34,7 +36,7 @@ fn peak_rss_mib() -> f64 {
 }
 
 /// Publishes `n` footfall line readings round-robin over `devices` (district, device) at QoS 1.
-async fn publish(port: u16, devices: &[(String, String)], n: usize, base_ts: i64) {
+async fn publish(port: u16, devices: &[(String, String)], n: usize, base_ts: i64, rate: u64) {
     let mut o = MqttOptions::new(format!("bench-pub-{port}"), "127.0.0.1", port);
     o.set_inflight(1000);
     o.set_max_packet_size(1 << 16, 1 << 16);
@@ -50,7 +52,14 @@ async fn publish(port: u16, devices: &[(String, String)], n: usize, base_ts: i64
         .iter()
         .map(|(d, dev)| topic::sensor(d, district::DeviceKind::Footfall, dev))
         .collect();
+    let started = Instant::now();
     for i in 0..n {
+        if rate > 0 && i % 100 == 0 {
+            let due = Duration::from_secs_f64(i as f64 / rate as f64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                tokio::time::sleep(wait).await;
+            }
+        }
         let k = i % topics.len();
         let seq = i / topics.len() + 1;
         let payload = format!(
@@ -69,11 +78,79 @@ async fn publish(port: u16, devices: &[(String, String)], n: usize, base_ts: i64
     std::mem::forget(poll);
 }
 
+/// One path into the gateway.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Path {
+    /// Devices on the device port.
+    DevicePort,
+    /// Devices on the embedded broker; the gateway's ingest session takes them from there.
+    Broker,
+}
+
+/// What one gateway run measured.
+struct Run {
+    seconds: f64,
+    accepted: u64,
+    stored: i64,
+    commits: u64,
+    commit_mean_ms: f64,
+    commit_max_ms: f64,
+    p50_us: u64,
+    p99_us: u64,
+}
+
+async fn gateway_run(
+    path: Path,
+    districts: Vec<district::District>,
+    devices: &[(String, String)],
+    n: usize,
+    base_ts: i64,
+    rate: u64,
+) -> anyhow::Result<Run> {
+    let dir = tempfile::tempdir()?;
+    let mut cfg = GatewayConfig::default();
+    cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse()?;
+    cfg.devices.listen = "127.0.0.1:0".parse()?;
+    cfg.http.listen = "127.0.0.1:0".parse()?;
+    cfg.store.data_dir = dir.path().to_path_buf();
+    let gw = gateway::Gateway::start(cfg, districts, Clock::wall()).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let port: u16 = match path {
+        Path::DevicePort => gw.device_addr.expect("device port enabled").port(),
+        Path::Broker => gw.mqtt_addr.rsplit(':').next().unwrap().parse()?,
+    };
+    let m = gw.shared.metrics.clone();
+    let t = Instant::now();
+    publish(port, devices, n, base_ts, rate).await;
+    while m.acks.load(Relaxed) < n as u64 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let seconds = t.elapsed().as_secs_f64();
+    while m.decided() < n as u64 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let commits = m.store_commits.load(Relaxed).max(1);
+    let run = Run {
+        seconds,
+        accepted: m.accepted.load(Relaxed),
+        stored: 0,
+        commits,
+        commit_mean_ms: m.store_commit_us_sum.load(Relaxed) as f64 / commits as f64 / 1000.0,
+        commit_max_ms: m.store_commit_us_max.load(Relaxed) as f64 / 1000.0,
+        p50_us: m.stored_latency.quantile_us(0.5),
+        p99_us: m.stored_latency.quantile_us(0.99),
+    };
+    gw.shutdown().await;
+    let stored = gateway::store::Reader::open(dir.path())?.reading_count()?;
+    Ok(Run { stored, ..run })
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let scale: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1);
+    let rate: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(0);
     let hubin = district::load(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../config/districts/hubin.toml"
@@ -114,69 +191,50 @@ async fn main() -> anyhow::Result<()> {
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let t = Instant::now();
-    publish(broker.addr.port(), &devices, n, base_ts).await;
+    publish(broker.addr.port(), &devices, n, base_ts, rate).await;
     while count.load(Relaxed) < n {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let ref_s = t.elapsed().as_secs_f64();
-
-    // The gateway: embedded broker, pipeline, store; done when every reading is acknowledged
-    // (committed).
-    let dir = tempfile::tempdir()?;
-    let mut cfg = GatewayConfig::default();
-    cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse()?;
-    cfg.http.listen = "127.0.0.1:0".parse()?;
-    cfg.store.data_dir = dir.path().to_path_buf();
     let rss_before = peak_rss_mib();
-    let gw = gateway::Gateway::start(cfg, districts, Clock::wall()).await?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let port: u16 = gw.mqtt_addr.rsplit(':').next().unwrap().parse()?;
-    let m = gw.shared.metrics.clone();
-    let t = Instant::now();
-    publish(port, &devices, n, base_ts).await;
-    while m.acks.load(Relaxed) < n as u64 {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let gw_s = t.elapsed().as_secs_f64();
-    while m.decided() < n as u64 {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let accepted = m.accepted.load(Relaxed);
-    let commits = m.store_commits.load(Relaxed).max(1);
-    let commit_mean_ms = m.store_commit_us_sum.load(Relaxed) as f64 / commits as f64 / 1000.0;
-    let commit_max_ms = m.store_commit_us_max.load(Relaxed) as f64 / 1000.0;
-    gw.shutdown().await;
-    let stored = gateway::store::Reader::open(dir.path())?.reading_count()?;
+
     println!(
-        "readings: {n}, districts: {scale}, devices publishing: {}",
-        devices.len()
+        "readings: {n}, districts: {scale}, devices publishing: {}, rate: {}",
+        devices.len(),
+        if rate == 0 {
+            "burst".to_string()
+        } else {
+            format!("{rate}/s")
+        }
     );
     println!(
         "bare broker pass-through: {:.0} readings/s",
         n as f64 / ref_s
     );
+    for path in [Path::DevicePort, Path::Broker] {
+        let r = gateway_run(path, districts.clone(), &devices, n, base_ts, rate).await?;
+        println!(
+            "{path:?}: {:.0} readings/s stored and acknowledged, ratio to the bare broker {:.2}",
+            n as f64 / r.seconds,
+            ref_s / r.seconds
+        );
+        println!(
+            "  accepted: {}, stored: {}, lost: {}; commits: {}, mean {:.2} ms, max {:.2} ms, rows per commit {:.0}",
+            r.accepted,
+            r.stored,
+            n as i64 - r.stored,
+            r.commits,
+            r.commit_mean_ms,
+            r.commit_max_ms,
+            n as f64 / r.commits as f64
+        );
+        println!(
+            "  arrival to commit: p50 <= {} us, p99 <= {} us (power-of-two bucket bounds)",
+            r.p50_us, r.p99_us
+        );
+    }
     println!(
-        "gateway (stored and acked): {:.0} readings/s",
-        n as f64 / gw_s
-    );
-    println!("ratio: {:.2}", ref_s / gw_s);
-    println!(
-        "accepted: {accepted}, stored: {stored}, lost: {}",
-        n as i64 - stored
-    );
-    println!(
-        "commits: {commits}, mean {:.2} ms, max {:.2} ms, rows per commit {:.0}",
-        commit_mean_ms,
-        commit_max_ms,
-        n as f64 / commits as f64
-    );
-    println!(
-        "arrival to commit: p50 <= {} us, p99 <= {} us (power-of-two bucket bounds)",
-        m.stored_latency.quantile_us(0.5),
-        m.stored_latency.quantile_us(0.99)
-    );
-    println!(
-        "peak RSS: {:.0} MiB (before the gateway started: {:.0} MiB)",
+        "peak RSS: {:.0} MiB (before the gateways started: {:.0} MiB)",
         peak_rss_mib(),
         rss_before
     );

@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::ledger::{Ledger, MinuteCounts};
 
-/// How many recent area counts are kept per counter (enough to answer "as of" a closed minute).
-const AREA_HISTORY: usize = 8;
+/// Most area counts kept per counter. Counts are kept until the minutes they answer for are
+/// closed (however fast readings arrive before the next close); this only bounds memory when
+/// minutes stop closing.
+const AREA_HISTORY_MAX: usize = 4096;
 
 /// The live state of one zone.
 #[derive(Debug, Clone, Default)]
@@ -39,7 +41,7 @@ impl ZoneState {
         let h = self.area.entry(device).or_default();
         let pos = h.iter().position(|&(t, _)| t > ts).unwrap_or(h.len());
         h.insert(pos, (ts, count));
-        while h.len() > AREA_HISTORY {
+        while h.len() > AREA_HISTORY_MAX {
             h.pop_front();
         }
         self.last_ts = self.last_ts.max(ts);
@@ -70,6 +72,12 @@ impl ZoneState {
                 .map(|&(_, c)| c)
                 .sum()
         };
+        // Counts older than the last one at or before this minute answer for no open minute.
+        for h in self.area.values_mut() {
+            while h.len() >= 2 && h[1].0 <= minute {
+                h.pop_front();
+            }
+        }
         self.closed_people
     }
 
@@ -105,5 +113,21 @@ mod tests {
         z.area_count(7, 2 * M, 45);
         assert_eq!(z.people(), 55);
         assert_eq!(z.close(M), 50);
+    }
+
+    #[test]
+    fn a_minute_closed_after_many_later_counts_still_reads_its_own() {
+        // Counts every 10 s for half an hour arrive before the first minute is closed.
+        let mut z = ZoneState::default();
+        for i in 0..180 {
+            z.area_count(7, M + i * 10_000, 100 + i as u32);
+        }
+        assert_eq!(z.close(M), 100);
+        assert_eq!(z.close(2 * M), 106);
+        assert_eq!(z.people(), 279);
+        assert!(
+            z.area[&7].len() < 180,
+            "counts of closed minutes are let go"
+        );
     }
 }
