@@ -73,7 +73,7 @@ impl Gateway {
         };
         let metrics = Arc::new(Metrics::default());
         let conn = store::schema::open(&cfg.store.data_dir).context("opening the store")?;
-        crate::forward::prepare(&cfg.store.data_dir, &cfg.forward)?;
+        crate::forward::check(&cfg.forward)?;
         let reader = Reader::open(&cfg.store.data_dir)?;
         let now = clock.now_ms();
         let handles: Vec<DistrictHandle> = districts

@@ -175,7 +175,9 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
     .unwrap();
     let opts = SimOptions {
         config: hubin.clone(),
-        broker: gw.device_addr.unwrap().to_string(),
+        // Through the broker, where this test also reads the bay sensors' own reports (what
+        // the signs are checked against); the broker path ingests them as the device port does.
+        broker: gw.mqtt_addr.clone(),
         seed: 11,
         speed: Speed::Factor(SPEED),
         start: Some(start),

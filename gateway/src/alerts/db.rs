@@ -50,27 +50,9 @@ pub struct Filter {
 
 impl AlertDb {
     /// Opens the tables in the store folder.
-    pub fn open(dir: &Path) -> Result<Self, DbError> {
-        let conn = Connection::open(dir.join(crate::store::schema::FILE))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             CREATE TABLE IF NOT EXISTS alert_transition (
-                 seq INTEGER PRIMARY KEY, district TEXT NOT NULL, alert TEXT NOT NULL, rule TEXT NOT NULL,
-                 subject TEXT NOT NULL, kind TEXT NOT NULL, severity INTEGER NOT NULL, at INTEGER NOT NULL,
-                 by TEXT, msg TEXT NOT NULL);
-             CREATE INDEX IF NOT EXISTS alert_transition_alert ON alert_transition (alert);
-             CREATE TABLE IF NOT EXISTS alert_action (
-                 seq INTEGER PRIMARY KEY, district TEXT NOT NULL, alert TEXT NOT NULL, action TEXT NOT NULL,
-                 who TEXT NOT NULL, note TEXT NOT NULL, at INTEGER NOT NULL, outcome TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS alert_delivery (
-                 id INTEGER PRIMARY KEY, alert TEXT NOT NULL, transition INTEGER NOT NULL, webhook TEXT NOT NULL,
-                 url TEXT NOT NULL, body TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,
-                 attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, status TEXT NOT NULL,
-                 last_error TEXT, delivered_at INTEGER);
-             CREATE INDEX IF NOT EXISTS alert_delivery_pending ON alert_delivery (status, next_at);",
-        )?;
+    pub fn open(dir: &Path) -> Result<Self, crate::store::StoreError> {
+        // Opened through the store's schema: the tables are defined and migrated there.
+        let conn = crate::store::schema::open(dir)?;
         Ok(AlertDb {
             conn: Mutex::new(conn),
         })

@@ -36,18 +36,6 @@ impl Cursor {
     }
 }
 
-/// Creates the cursor table if needed.
-pub fn ensure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS forward_cursor (
-             target TEXT NOT NULL,
-             stream TEXT NOT NULL,
-             key TEXT NOT NULL,
-             position INTEGER NOT NULL,
-             PRIMARY KEY (target, stream, key)) WITHOUT ROWID;",
-    )
-}
-
 /// The saved cursor of `target`, or `None` for a target never started.
 pub fn load(conn: &Connection, target: &str) -> rusqlite::Result<Option<Cursor>> {
     let mut st =
@@ -122,24 +110,27 @@ pub fn initial(conn: &Connection) -> rusqlite::Result<Cursor> {
 }
 
 /// The saved cursor of `target` in the store in `data_dir` (operators, tests).
-pub fn saved(data_dir: &std::path::Path, target: &str) -> rusqlite::Result<Option<Cursor>> {
-    let conn = Connection::open(data_dir.join(crate::store::schema::FILE))?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    ensure(&conn)?;
-    load(&conn, target)
+pub fn saved(
+    data_dir: &std::path::Path,
+    target: &str,
+) -> Result<Option<Cursor>, crate::store::StoreError> {
+    let conn = crate::store::schema::open(data_dir)?;
+    Ok(load(&conn, target)?)
 }
 
 /// Operator tool: makes target `target` re-send every raw reading after rowid `done` (for
 /// example to refill a server restored from an old backup). Run with the gateway stopped.
 /// The re-sent points overwrite themselves where the server still has them.
-pub fn rewind(data_dir: &std::path::Path, target: &str, done: i64) -> rusqlite::Result<()> {
-    let mut conn = Connection::open(data_dir.join(crate::store::schema::FILE))?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    ensure(&conn)?;
+pub fn rewind(
+    data_dir: &std::path::Path,
+    target: &str,
+    done: i64,
+) -> Result<(), crate::store::StoreError> {
+    let mut conn = crate::store::schema::open(data_dir)?;
     let mut c = load(&conn, target)?.unwrap_or_default();
     c.done = done;
     c.live = None;
-    save(&mut conn, target, &c)
+    Ok(save(&mut conn, target, &c)?)
 }
 
 #[cfg(test)]
@@ -149,9 +140,8 @@ mod tests {
     #[test]
     fn a_cursor_survives_a_reopen_and_the_live_lane_is_removed_when_merged() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.sqlite");
-        let mut conn = Connection::open(&path).unwrap();
-        ensure(&conn).unwrap();
+        let path = dir.path().join(crate::store::schema::FILE);
+        let mut conn = crate::store::schema::open(dir.path()).unwrap();
         assert_eq!(load(&conn, "a").unwrap(), None);
         let mut c = Cursor {
             done: 10,

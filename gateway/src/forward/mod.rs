@@ -35,7 +35,6 @@ mod task;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -44,18 +43,13 @@ pub use metrics::ForwardMetrics;
 
 use crate::shared::Shared;
 
-/// Checks the targets and prepares the store for them (the cursor table, an index on rollup
-/// minutes). Call before the store writer starts.
-pub fn prepare(data_dir: &Path, targets: &[ForwardTarget]) -> anyhow::Result<()> {
+/// Checks the targets (their tables are part of the store's schema).
+pub fn check(targets: &[ForwardTarget]) -> anyhow::Result<()> {
     config::validate_all(targets).map_err(anyhow::Error::msg)?;
     for t in targets {
         t.token().map_err(anyhow::Error::msg)?;
     }
-    if targets.is_empty() {
-        return Ok(());
-    }
-    source::prepare(&data_dir.join(crate::store::schema::FILE))
-        .context("preparing the store for forwarding")
+    Ok(())
 }
 
 /// Starts one forwarding task per target; they stop when `shutdown` turns true.

@@ -82,20 +82,8 @@ impl std::fmt::Debug for Source {
     }
 }
 
-/// Creates this module's table and the index its rollup queries need (`rollup` by district,
-/// entity, metric and minute). Run once before the store writer starts.
-pub fn prepare(db: &Path) -> rusqlite::Result<()> {
-    let conn = Connection::open(db)?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))?;
-    cursor::ensure(&conn)?;
-    conn.execute_batch(
-        "DROP INDEX IF EXISTS forward_rollup_by_minute;
-         CREATE INDEX IF NOT EXISTS forward_rollup_by_series ON rollup (district, entity, metric, minute);",
-    )
-}
-
 impl Source {
-    /// Opens the store file `db` (created by the store, prepared by [`prepare`]).
+    /// Opens the store file `db` (created and migrated by [`crate::store::schema::open`]).
     pub fn open(
         db: &Path,
         districts: Vec<Arc<District>>,
@@ -472,7 +460,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::store::schema::open(dir.path()).unwrap();
         let path = dir.path().join(crate::store::schema::FILE);
-        prepare(&path).unwrap();
         let dev = d
             .devices
             .iter()

@@ -16,18 +16,9 @@ pub struct ReservationDb {
 
 impl ReservationDb {
     /// Opens (and creates) the table in the store folder.
-    pub fn open(dir: &Path) -> rusqlite::Result<Self> {
-        let conn = Connection::open(dir.join(crate::store::schema::FILE))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             CREATE TABLE IF NOT EXISTS parking_reservation (
-                 district TEXT NOT NULL, id TEXT NOT NULL, lot TEXT NOT NULL, plate TEXT NOT NULL,
-                 from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL,
-                 state TEXT NOT NULL, ended_ms INTEGER,
-                 PRIMARY KEY (district, id));",
-        )?;
+    pub fn open(dir: &Path) -> Result<Self, crate::store::StoreError> {
+        // Opened through the store's schema: the table is defined and migrated there.
+        let conn = crate::store::schema::open(dir)?;
         Ok(ReservationDb {
             conn: Mutex::new(conn),
         })

@@ -12,6 +12,9 @@
 //!   9·10¹⁵ (the contract's limit), so −1 can never be a real sequence number.
 //! - `rollup`: one value per (district, entity, id, metric, minute), kept longer.
 //! - `deadletter`: every reject with its reason and (cut) payload.
+//! - The alert history, reservations and the forwarders' cursors (migration 2), used by
+//!   [`crate::alerts::db`], [`crate::parking`] and [`crate::forward`] on connections of their
+//!   own, opened through [`open`] so that every table is at this version first.
 //!
 //! The version of this layout is SQLite's `PRAGMA user_version`, stepped by [`MIGRATIONS`]
 //! (each runs once, in its own transaction, in order). A store written by a newer gateway
@@ -39,6 +42,11 @@ pub const SEQ_KEY: &str = "IFNULL(seq, -1)";
 /// 1. The baseline tables, and reading identity: duplicates that a store written before the
 ///    identity existed may hold are deleted (the first copy stays), then the unique index
 ///    replaces the plain index on `ts`.
+/// 2. Every other table of the data folder, defined here rather than by the module using it:
+///    the alert history (`alert_transition`, `alert_action`, `alert_delivery`), reservations
+///    (`parking_reservation`) and the forwarders' cursors (`forward_cursor`), with the index
+///    the forwarder's rollup queries use. A store written before this version already has
+///    them (each module created its own); `IF NOT EXISTS` keeps them as they are.
 pub const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS device (
          id INTEGER PRIMARY KEY,
          district TEXT NOT NULL,
@@ -68,7 +76,35 @@ pub const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS device (
          topic TEXT NOT NULL,
          reason TEXT NOT NULL,
          detail TEXT NOT NULL,
-         payload BLOB NOT NULL);"];
+         payload BLOB NOT NULL);",
+    "CREATE TABLE IF NOT EXISTS alert_transition (
+         seq INTEGER PRIMARY KEY, district TEXT NOT NULL, alert TEXT NOT NULL, rule TEXT NOT NULL,
+         subject TEXT NOT NULL, kind TEXT NOT NULL, severity INTEGER NOT NULL, at INTEGER NOT NULL,
+         by TEXT, msg TEXT NOT NULL);
+     CREATE INDEX IF NOT EXISTS alert_transition_alert ON alert_transition (alert);
+     CREATE TABLE IF NOT EXISTS alert_action (
+         seq INTEGER PRIMARY KEY, district TEXT NOT NULL, alert TEXT NOT NULL, action TEXT NOT NULL,
+         who TEXT NOT NULL, note TEXT NOT NULL, at INTEGER NOT NULL, outcome TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS alert_delivery (
+         id INTEGER PRIMARY KEY, alert TEXT NOT NULL, transition INTEGER NOT NULL, webhook TEXT NOT NULL,
+         url TEXT NOT NULL, body TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL,
+         attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, status TEXT NOT NULL,
+         last_error TEXT, delivered_at INTEGER);
+     CREATE INDEX IF NOT EXISTS alert_delivery_pending ON alert_delivery (status, next_at);
+     CREATE TABLE IF NOT EXISTS parking_reservation (
+         district TEXT NOT NULL, id TEXT NOT NULL, lot TEXT NOT NULL, plate TEXT NOT NULL,
+         from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL,
+         state TEXT NOT NULL, ended_ms INTEGER,
+         PRIMARY KEY (district, id));
+     CREATE TABLE IF NOT EXISTS forward_cursor (
+         target TEXT NOT NULL,
+         stream TEXT NOT NULL,
+         key TEXT NOT NULL,
+         position INTEGER NOT NULL,
+         PRIMARY KEY (target, stream, key)) WITHOUT ROWID;
+     DROP INDEX IF EXISTS forward_rollup_by_minute;
+     CREATE INDEX IF NOT EXISTS forward_rollup_by_series ON rollup (district, entity, metric, minute);",
+];
 
 /// The schema version this gateway writes.
 pub const VERSION: u32 = MIGRATIONS.len() as u32;
