@@ -25,6 +25,7 @@ pub mod config;
 pub mod forward;
 pub mod ingest;
 pub mod metrics;
+pub mod owner;
 pub mod parking;
 pub mod publish;
 pub mod run;

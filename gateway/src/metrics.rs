@@ -94,6 +94,8 @@ pub struct Metrics {
     /// Device messages not relayed because the relay session's queue was full (not
     /// acknowledged: the device resends).
     pub device_relay_full: AtomicU64,
+    /// District owners restarted after a panic, by district id.
+    pub district_restarts: Mutex<BTreeMap<String, u64>>,
     /// Readings replayed from the store at start-up.
     pub replayed: AtomicU64,
     /// Alert transitions published.
@@ -113,6 +115,21 @@ impl Metrics {
             .expect("metrics lock")
             .entry(reason)
             .or_default() += 1;
+    }
+
+    /// Counts a restart of district `id`'s owner.
+    pub fn district_restart(&self, id: &str) {
+        *self
+            .district_restarts
+            .lock()
+            .expect("metrics lock")
+            .entry(id.to_string())
+            .or_default() += 1;
+    }
+
+    /// Restarts so far, by district.
+    pub fn district_restarts(&self) -> BTreeMap<String, u64> {
+        self.district_restarts.lock().expect("metrics lock").clone()
     }
 
     /// Rejects so far, by reason.
@@ -236,6 +253,13 @@ impl Metrics {
         let _ = writeln!(s, "# HELP gateway_rejects_total Rejected messages by reason.\n# TYPE gateway_rejects_total counter");
         for (reason, n) in self.rejects() {
             let _ = writeln!(s, "gateway_rejects_total{{reason=\"{reason}\"}} {n}");
+        }
+        let _ = writeln!(s, "# HELP gateway_district_restarts_total District owners restarted after a panic.\n# TYPE gateway_district_restarts_total counter");
+        for (district, n) in self.district_restarts() {
+            let _ = writeln!(
+                s,
+                "gateway_district_restarts_total{{district=\"{district}\"}} {n}"
+            );
         }
         let mut gauge = |name: &str, help: &str, v: i64| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");

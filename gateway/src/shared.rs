@@ -2,7 +2,7 @@
 //! the store reader and the live-update fan-out for WebSocket clients.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use district::clock::Clock;
 use district::District;
@@ -21,16 +21,16 @@ pub struct DistrictHandle {
     pub id: Arc<str>,
     /// Device ids as shared strings, by device index.
     pub device_ids: Vec<Arc<str>>,
-    /// Its live state.
-    pub state: Mutex<DistrictState>,
+    /// Its owner: the task that alone changes its live state.
+    pub owner: crate::owner::OwnerHandle,
     /// Open alerts now (kept by the alert task, read by the summary).
     pub active_alerts: std::sync::atomic::AtomicU32,
 }
 
 impl DistrictHandle {
-    /// Locks the live state.
-    pub fn state(&self) -> MutexGuard<'_, DistrictState> {
-        self.state.lock().expect("district state lock")
+    /// The live state as of its owner's last step (a read-only view; no lock is held).
+    pub fn state(&self) -> Arc<DistrictState> {
+        self.owner.view()
     }
 }
 

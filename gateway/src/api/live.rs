@@ -134,6 +134,7 @@ pub async fn healthz(State(s): State<Arc<Shared>>) -> Json<Value> {
         "mqtt_connected": m.mqtt_connected.load(Relaxed),
         "device_port": s.device_port.get().map(|a| a.to_string()),
         "devices_connected": m.device_connected.load(Relaxed),
+        "district_restarts": m.district_restarts(),
         "store_errors": m.store_errors.load(Relaxed),
         "received": m.received.load(Relaxed),
         "accepted": m.accepted.load(Relaxed),

@@ -57,6 +57,7 @@ impl Admission {
                     arrived,
                     late,
                     ack,
+                    rowid: 0,
                 }))
             }
             Err((di, reject)) => {

@@ -155,11 +155,9 @@ fn step(
         }
     }
     if !dirty.is_empty() {
-        let mut st = h.state();
-        for l in dirty {
-            st.dirty.lots.insert(l);
-            st.dirty.bays.insert(l);
-        }
+        h.owner.send(crate::owner::Input::LotsChanged(
+            dirty.into_iter().collect(),
+        ));
     }
     (out, rollups)
 }

@@ -1,4 +1,4 @@
-//! Publishing: retained live topics, dead letters and the gateway status, over the gateway's
+//! The outbox: retained live topics, dead letters and the gateway status, over the gateway's
 //! own MQTT session, and the same updates to WebSocket clients.
 
 mod live;

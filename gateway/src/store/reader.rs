@@ -24,6 +24,8 @@ pub struct Replayed {
     pub device: String,
     /// The reading.
     pub reading: Reading,
+    /// Its row (commit order).
+    pub rowid: i64,
 }
 
 impl Reader {
@@ -102,13 +104,23 @@ impl Reader {
     }
 
     /// Every reading with event time at or after `since`, in commit order, for the replay.
-    pub fn replay(&self, since: i64, mut each: impl FnMut(Replayed)) -> Result<u64, StoreError> {
+    pub fn replay(&self, since: i64, each: impl FnMut(Replayed)) -> Result<u64, StoreError> {
+        self.replay_district(None, since, each)
+    }
+
+    /// As [`Reader::replay`], for one district only (`None`: all).
+    pub fn replay_district(
+        &self,
+        district: Option<&str>,
+        since: i64,
+        mut each: impl FnMut(Replayed),
+    ) -> Result<u64, StoreError> {
         let conn = self.conn();
         let mut st = conn.prepare(
-            "SELECT d.district, d.device, r.ts, r.seq, r.value FROM reading r JOIN device d ON d.id = r.device
-             WHERE r.ts >= ?1 ORDER BY r.rowid",
+            "SELECT d.district, d.device, r.ts, r.seq, r.value, r.rowid FROM reading r JOIN device d ON d.id = r.device
+             WHERE r.ts >= ?1 AND (?2 IS NULL OR d.district = ?2) ORDER BY r.rowid",
         )?;
-        let mut rows = st.query(params![since])?;
+        let mut rows = st.query(params![since, district])?;
         let mut n = 0;
         while let Some(row) = rows.next()? {
             let value: String = row.get(4)?;
@@ -124,6 +136,7 @@ impl Reader {
                     seq: seq.map(|s| s as u64),
                     value,
                 },
+                rowid: row.get(5)?,
             });
             n += 1;
         }

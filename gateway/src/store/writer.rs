@@ -55,6 +55,8 @@ pub struct Candidate {
     pub late: Option<DeadLetterRow>,
     /// To acknowledge after commit.
     pub ack: Option<Ack>,
+    /// Its row once stored ([`Verdict::Stored`]); 0 before, and for other verdicts.
+    pub rowid: i64,
 }
 
 /// What the store decided about a [`Candidate`], known once its transaction committed.
@@ -251,6 +253,7 @@ impl Writer {
                                     let value = serde_json::to_string(&c.reading.value)
                                         .expect("a measurement serialises");
                                     if ins.execute(params![ts, id, seq, value])? == 1 {
+                                        c.rowid = tx.last_insert_rowid();
                                         Verdict::Stored
                                     } else {
                                         Verdict::Duplicate

@@ -32,6 +32,7 @@ fn candidate(seq: u64, ts: i64, late: bool) -> StoreMsg {
             payload: json.into_bytes(),
         }),
         ack: None,
+        rowid: 0,
     }))
 }
 
