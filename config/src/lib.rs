@@ -13,8 +13,10 @@
 //! - [`frame`]: the one projection of the system, lon/lat to local metres.
 //! - [`clock`]: wall or simulated time, shared by the simulator and the gateway.
 //! - [`scale`]: replicating a district N times for load tests.
+//! - [`backoff`]: retry delays (capped exponential, with jitter) for every reconnect loop.
 //! - [`contract`]: MQTT topics and payloads (readings, live snapshots, signs, alerts, truth).
 
+pub mod backoff;
 pub mod clock;
 pub mod contract;
 pub mod error;

@@ -1,21 +1,42 @@
 //! # gateway: the smart-district gateway
 //!
+//! ## One reading, end to end
+//! 1. A device publishes `district/{d}/sensors/{kind}/{device}` on the device port
+//!    ([`transport::session`]), or on a broker whose messages the ingest session takes
+//!    ([`ingest::source`] → [`ingest::pipeline`]).
+//! 2. [`ingest::admit`] validates it against the district ([`ingest::validate`]): a
+//!    candidate reading, or a dead letter with its reason.
+//! 3. The store writer ([`store::writer`], one thread) commits it in a group commit; the
+//!    store's identity key decides whether it is new; only then is its PUBACK sent
+//!    ([`store::ack`]).
+//! 4. [`ingest::commit`] hands what is new to the district's owner ([`owner`]), the one task
+//!    that holds the district's live state ([`state`]): it applies the reading, and on its
+//!    tick closes minutes (rollups to the store) and hands the changed snapshots to the
+//!    outbox ([`publish`]): retained live topics on MQTT, the same to WebSocket clients.
+//! 5. The alert task ([`alerts::task`]) and the parking task ([`parking::task`]) read the
+//!    owner's view: alerts go out on MQTT and to webhooks, sign frames to the signs.
+//! 6. Forwarders ([`forward`]) copy stored readings and rollups to InfluxDB.
+//!
 //! ## Layout
-//! - [`broker`]: the embedded rumqttd broker, or the client options for an external one.
-//! - [`transport`]: the device port: devices publish here, acknowledged after commit.
-//! - [`ingest`]: MQTT readings in (device port or broker), validated against the district and the contract, acked after
-//!   commit; every reject counted and dead-lettered.
+//! - [`transport`]: the device port: devices publish here, acknowledged after commit; their
+//!   other topics relayed to the broker.
+//! - [`broker`]: the embedded rumqttd broker (live topics for subscribers), or the client
+//!   options for an external one.
+//! - [`ingest`]: admission (validation, dead letters) shared by both paths, the broker
+//!   session and its pipeline, and the store's verdicts handed to the owners.
+//! - [`owner`]: one task per district, alone in changing its state; a panic rebuilds that
+//!   district from the store.
 //! - [`state`]: the live district state, pure: zones, lots, air (AQI), energy, fire, devices,
 //!   minute rollups.
-//! - [`store`]: SQLite (WAL) with group commits: readings, rollups, rejects; replay on restart.
-//! - [`publish`]: retained live topics for dashboards, signs and the twin.
+//! - [`store`]: SQLite (WAL), one versioned schema for every table, group commits, replay.
+//! - [`publish`]: the outbox: retained live topics, dead letters, the gateway status.
 //! - [`alerts`]: the alert engine, its rules, webhook delivery and the alert history.
 //! - [`parking`]: parking guidance: sign frames, reservations, space queries, FIWARE output.
 //! - [`forward`]: store-and-forward to InfluxDB: one task per `[[forward]]` target, each with
 //!   its own persisted cursor, batches, retries and metrics.
 //! - [`api`]: the HTTP API (live, history, WebSocket, alerts, parking, `/metrics`).
-//! - [`config`], [`metrics`], [`shared`], [`run`] ([`Gateway`]): configuration, counters, the
-//!   state shared between tasks, and start/stop in order.
+//! - [`config`], [`metrics`], [`shared`], [`run`] ([`Gateway`]): configuration, counters, what
+//!   the tasks share (read-only handles), and start/stop in order.
 //! - [`cli`], [`check`], [`demo`], [`demo_tour`], [`demo_twin`], [`demo_twin_build`]: the
 //!   command line, `check-config`, and the one-command demo (its guided first look, and the 3D
 //!   twin as a child process that joins when its background build is done).

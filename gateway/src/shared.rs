@@ -1,5 +1,6 @@
-//! What the gateway's tasks share: the districts and their live state, the clock, metrics,
-//! the store reader and the live-update fan-out for WebSocket clients.
+//! What the gateway's tasks share: the districts (each with the handle of its owner, whose
+//! state they read as a view), the clock, metrics, the store reader and the live-update
+//! fan-out for WebSocket clients. Nothing here is a lock on the hot path.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use district::backoff::Backoff;
 use rumqttc::{
     AsyncClient, ClientError, ConnectionError, Event, EventLoop, MqttOptions, Packet, QoS, Request,
 };
@@ -161,12 +162,12 @@ impl Link {
 
 /// Polls the event loop until disconnected, counting writes and acknowledgements.
 async fn drive(mut eventloop: EventLoop, stats: Arc<Stats>) {
-    let mut backoff = BACKOFF_MIN;
+    let mut backoff = Backoff::new(BACKOFF_MIN, BACKOFF_MAX, None);
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 stats.connects.fetch_add(1, Ordering::Relaxed);
-                backoff = BACKOFF_MIN;
+                backoff.reset();
                 tracing::info!("connected to the MQTT broker");
             }
             Ok(Event::Incoming(Packet::PubAck(_))) => {
@@ -183,9 +184,9 @@ async fn drive(mut eventloop: EventLoop, stats: Arc<Stats>) {
                     break;
                 }
                 stats.errors.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(error = %e, retry_in = ?backoff, "MQTT connection failed");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(BACKOFF_MAX);
+                let wait = backoff.next_delay();
+                tracing::warn!(error = %e, retry_in = ?wait, "MQTT connection failed");
+                tokio::time::sleep(wait).await;
             }
         }
     }
@@ -229,7 +230,8 @@ mod backoff_tests {
             .unwrap();
         tokio::time::sleep(Duration::from_millis(1000)).await;
         let errors = link.stats.errors.load(Ordering::Relaxed);
-        // 100 + 200 + 400 ms of waiting fit in the second: 3 or 4 attempts, not hundreds.
+        // Waits of 50–100, 100–200, 200–400 and 400–800 ms: at most 5 attempts in the
+        // second, not hundreds.
         assert!((2..=5).contains(&errors), "{errors} attempts in a second");
         let d = link.close(1, 1, Duration::from_millis(50)).await;
         assert!(!d.complete && d.acked == 0 && d.connects == 0, "{d:?}");

@@ -11,6 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use district::backoff::Backoff;
 use district::contract::alert::{ActiveAlerts, AlertMsg};
 use district::contract::live::{
     AirLive, BaysLive, EnergyLive, GatewayStatus, LotLive, Summary, ZoneLive,
@@ -144,11 +145,6 @@ pub fn subscriptions(d: &str) -> Vec<String> {
     ]
 }
 
-/// Backoff after the `n`th consecutive failure: 0.5 s doubling to 10 s.
-pub fn backoff(n: u32) -> Duration {
-    Duration::from_millis(500u64.saturating_mul(1u64 << n.min(5))).min(Duration::from_secs(10))
-}
-
 /// Starts the MQTT thread for one district on `broker` (`HOST:PORT`).
 pub fn spawn_mqtt(broker: &str, district_id: &str, inbox: SharedInbox) -> anyhow::Result<()> {
     let (host, port) = broker
@@ -165,11 +161,12 @@ pub fn spawn_mqtt(broker: &str, district_id: &str, inbox: SharedInbox) -> anyhow
                 .set_clean_session(true)
                 .set_max_packet_size(4 << 20, 64 << 10);
             let (client, mut conn) = Client::new(opts, 64);
-            let mut failures = 0u32;
+            let mut backoff =
+                Backoff::new(Duration::from_millis(500), Duration::from_secs(10), None);
             for ev in conn.iter() {
                 match ev {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                        failures = 0;
+                        backoff.reset();
                         for t in &topics {
                             let _ = client.try_subscribe(t.clone(), QoS::AtLeastOnce);
                         }
@@ -186,8 +183,7 @@ pub fn spawn_mqtt(broker: &str, district_id: &str, inbox: SharedInbox) -> anyhow
                             i.reconnects += 1;
                             i.last_error = Some(e.to_string());
                         }
-                        std::thread::sleep(backoff(failures));
-                        failures += 1;
+                        std::thread::sleep(backoff.next_delay());
                     }
                 }
             }
@@ -228,15 +224,6 @@ mod tests {
         i.put("district/d/live/summary", b"garbage");
         assert_eq!(i.rejected, 1);
         assert_eq!(i.received, 2 + TRANSITIONS_KEPT as u64 + 5 + 1);
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_ten_seconds() {
-        assert_eq!(backoff(0), Duration::from_millis(500));
-        assert_eq!(backoff(1), Duration::from_secs(1));
-        assert_eq!(backoff(4), Duration::from_secs(8));
-        assert_eq!(backoff(5), Duration::from_secs(10));
-        assert_eq!(backoff(60), Duration::from_secs(10));
     }
 
     #[test]

@@ -16,6 +16,7 @@
 
 use std::time::Duration;
 
+use district::backoff::Backoff;
 use district::clock::Clock;
 use district::contract::topic;
 use district::DeviceKind;
@@ -163,11 +164,11 @@ async fn run(
     let (client, mut eventloop) = AsyncClient::new(o, 64);
     let (net_tx, mut net) = mpsc::channel::<Net>(256);
     let driver = tokio::spawn(async move {
-        let mut backoff = BACKOFF_MIN;
+        let mut backoff = Backoff::new(BACKOFF_MIN, BACKOFF_MAX, None);
         loop {
             let msg = match eventloop.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    backoff = BACKOFF_MIN;
+                    backoff.reset();
                     Net::Connected
                 }
                 Ok(Event::Incoming(Packet::PubAck(a))) => Net::Acked(a.pkid),
@@ -178,8 +179,7 @@ async fn run(
                 Ok(_) => continue,
                 Err(e) => {
                     let _ = net_tx.send(Net::Down(e.to_string())).await;
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                    tokio::time::sleep(backoff.next_delay()).await;
                     continue;
                 }
             };

@@ -11,7 +11,7 @@
 //!   counting what retention pruned before it was sent.
 //! - [`batcher`]: a batch and when it is due (size, age).
 //! - [`sink`]: the `influxdb2` client and what each response means.
-//! - [`retry`]: capped exponential backoff with jitter.
+//! - Retries wait with [`district::backoff::Backoff`]: capped exponential backoff with jitter.
 //! - [`metrics`]: per-target counters and gauges for `/metrics`.
 //! - `task`: the loop that ties them together.
 //!
@@ -26,7 +26,6 @@ pub mod config;
 pub mod cursor;
 pub mod line;
 pub mod metrics;
-pub mod retry;
 pub mod schema;
 pub mod sink;
 pub mod source;

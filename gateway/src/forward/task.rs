@@ -20,9 +20,9 @@ use super::batcher::Batch;
 use super::config::{ForwardTarget, Token};
 use super::cursor::Cursor;
 use super::metrics::ForwardMetrics;
-use super::retry::Backoff;
 use super::sink::{Outcome, Sink};
 use super::source::Source;
+use district::backoff::Backoff;
 
 /// Everything one forwarding task needs.
 #[derive(Debug)]

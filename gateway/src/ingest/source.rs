@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
+use district::backoff::Backoff;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use tokio::sync::{mpsc, watch};
 
@@ -39,7 +40,7 @@ pub async fn run(
             }
         }
     });
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5), None);
     loop {
         tokio::select! {
             _ = shutdown.changed() => {
@@ -56,7 +57,7 @@ pub async fn run(
                     }
                 }
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     metrics.mqtt_connected.store(true, Relaxed);
                     metrics.mqtt_connects.fetch_add(1, Relaxed);
                     tracing::info!(session_present = ack.session_present, "ingest session connected");
@@ -71,9 +72,9 @@ pub async fn run(
                 Err(e) => {
                     metrics.mqtt_connected.store(false, Relaxed);
                     subscribed.send_replace(false);
-                    tracing::warn!(error = %e, retry_in = ?backoff, "ingest session lost; reconnecting");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    let wait = backoff.next_delay();
+                    tracing::warn!(error = %e, retry_in = ?wait, "ingest session lost; reconnecting");
+                    tokio::time::sleep(wait).await;
                 }
             }
         }

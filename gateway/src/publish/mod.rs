@@ -7,6 +7,7 @@ pub use live::{run, PublishSettings};
 
 use std::time::Duration;
 
+use district::backoff::Backoff;
 use rumqttc::{AsyncClient, MqttOptions};
 
 /// A clean MQTT session whose event loop is polled on its own task, reconnecting with a
@@ -15,14 +16,14 @@ pub fn spawn_session(mut opts: MqttOptions, capacity: usize) -> AsyncClient {
     opts.set_clean_session(true);
     let (client, mut eventloop) = AsyncClient::new(opts, capacity);
     tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5), None);
         loop {
             match eventloop.poll().await {
-                Ok(_) => backoff = Duration::from_millis(100),
+                Ok(_) => backoff.reset(),
                 Err(e) => {
-                    tracing::warn!(error = %e, retry_in = ?backoff, "MQTT session lost; reconnecting");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    let wait = backoff.next_delay();
+                    tracing::warn!(error = %e, retry_in = ?wait, "MQTT session lost; reconnecting");
+                    tokio::time::sleep(wait).await;
                 }
             }
         }

@@ -115,16 +115,38 @@ pub enum StoreMsg {
     },
     /// Commit everything before this and answer.
     Flush(oneshot::Sender<()>),
+    /// Nothing: wakes the writer for the urgent lane.
+    Wake,
+}
+
+impl StoreMsg {
+    /// Whether this goes on the urgent lane: a fire detector's reading, which must not wait
+    /// behind a burst of other readings.
+    pub fn is_urgent(&self) -> bool {
+        matches!(self, StoreMsg::Reading(c) if c.kind == district::DeviceKind::Fire.as_str())
+    }
 }
 
 /// The sending side, with the queue gauge kept up to date.
 #[derive(Debug, Clone)]
 pub struct StoreTx {
     tx: mpsc::Sender<StoreMsg>,
+    /// The urgent lane: taken ahead of the queue at every commit.
+    urgent: mpsc::UnboundedSender<StoreMsg>,
     metrics: Arc<Metrics>,
 }
 
 impl StoreTx {
+    /// Queues a message that admission produced: on the urgent lane if it is urgent
+    /// ([`StoreMsg::is_urgent`]), else on the queue.
+    pub async fn send_admitted(&self, msg: StoreMsg) {
+        if msg.is_urgent() {
+            self.send_urgent(msg);
+        } else {
+            self.send(msg).await;
+        }
+    }
+
     /// Queues work, waiting while the queue is full (backpressure).
     pub async fn send(&self, msg: StoreMsg) {
         self.metrics.store_queue.fetch_add(1, Relaxed);
@@ -132,6 +154,20 @@ impl StoreTx {
             self.metrics.store_queue.fetch_sub(1, Relaxed);
             self.metrics.store_errors.fetch_add(1, Relaxed);
         }
+    }
+
+    /// Queues work on the urgent lane (fire detectors): the writer takes it ahead of whatever
+    /// waits in the queue, at its next commit, and it never waits for room. Unbounded, so only
+    /// for what is rare by nature.
+    pub fn send_urgent(&self, msg: StoreMsg) {
+        self.metrics.store_queue.fetch_add(1, Relaxed);
+        if self.urgent.send(msg).is_err() {
+            self.metrics.store_queue.fetch_sub(1, Relaxed);
+            self.metrics.store_errors.fetch_add(1, Relaxed);
+            return;
+        }
+        // Wakes an idle writer; a full queue means it is busy and looks at the lane anyway.
+        let _ = self.tx.try_send(StoreMsg::Wake);
     }
 
     /// Waits until everything queued before is committed.
@@ -154,6 +190,7 @@ pub fn start_writer(
     on_commit: OnCommit,
 ) -> (StoreTx, std::thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(queue);
+    let (urgent, urgent_rx) = mpsc::unbounded_channel();
     let m = metrics.clone();
     let handle = std::thread::Builder::new()
         .name("store-writer".into())
@@ -165,10 +202,17 @@ pub fn start_writer(
                 acks,
                 on_commit,
             };
-            w.run(rx, batch_rows.max(1));
+            w.run(rx, urgent_rx, batch_rows.max(1));
         })
         .expect("spawn store writer");
-    (StoreTx { tx, metrics }, handle)
+    (
+        StoreTx {
+            tx,
+            urgent,
+            metrics,
+        },
+        handle,
+    )
 }
 
 fn drain(rx: &mut mpsc::Receiver<StoreMsg>, batch: &mut Vec<StoreMsg>, max: usize) {
@@ -189,11 +233,31 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(&mut self, mut rx: mpsc::Receiver<StoreMsg>, batch_rows: usize) {
+    fn run(
+        &mut self,
+        mut rx: mpsc::Receiver<StoreMsg>,
+        mut urgent: mpsc::UnboundedReceiver<StoreMsg>,
+        batch_rows: usize,
+    ) {
         let mut batch = Vec::with_capacity(batch_rows);
         while let Some(first) = rx.blocking_recv() {
+            // The urgent lane first, then the queue in order.
+            while let Ok(m) = urgent.try_recv() {
+                batch.push(m);
+            }
             batch.push(first);
             drain(&mut rx, &mut batch, batch_rows);
+            let queued = batch
+                .iter()
+                .filter(|m| !matches!(m, StoreMsg::Wake))
+                .count();
+            self.metrics.store_queue.fetch_sub(queued as i64, Relaxed);
+            self.commit(&mut batch);
+        }
+        while let Ok(m) = urgent.try_recv() {
+            batch.push(m);
+        }
+        if !batch.is_empty() {
             self.metrics
                 .store_queue
                 .fetch_sub(batch.len() as i64, Relaxed);
@@ -301,6 +365,7 @@ impl Writer {
                             )?;
                         }
                         StoreMsg::Flush(done) => flushes.push(done),
+                        StoreMsg::Wake => {}
                     }
                 }
             }

@@ -22,7 +22,7 @@ pub mod config;
 pub mod frame;
 pub mod registry;
 pub mod relay;
-mod session;
+pub mod session;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;

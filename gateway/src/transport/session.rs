@@ -138,7 +138,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) 
                 Route::Reading => {
                     let ack = ack_for(&acks, p.pkid, p.qos);
                     let msg = port.admission.admit(&p.topic, &p.payload, ack);
-                    port.store.send(msg).await;
+                    port.store.send_admitted(msg).await;
                     None
                 }
                 Route::Relay => {

@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use district::backoff::Backoff;
 use opencv::core::Mat;
 use opencv::prelude::*;
 use opencv::videoio::{self, VideoCapture};
@@ -36,7 +37,7 @@ pub struct Source {
     looping: bool,
     cap: Option<VideoCapture>,
     state: StreamState,
-    backoff: Duration,
+    backoff: Backoff,
     next_attempt: Instant,
     empty: u32,
     reconnects: u64,
@@ -56,7 +57,7 @@ impl Source {
             looping,
             cap: None,
             state: StreamState::Connecting,
-            backoff: BACKOFF_MIN,
+            backoff: Backoff::new(BACKOFF_MIN, BACKOFF_MAX, None),
             next_attempt: Instant::now(),
             empty: 0,
             reconnects: 0,
@@ -121,7 +122,7 @@ impl Source {
         if ok {
             self.frames += 1;
             self.empty = 0;
-            self.backoff = BACKOFF_MIN;
+            self.backoff.reset();
             self.state = StreamState::Streaming;
             return Read::Frame;
         }
@@ -146,7 +147,8 @@ impl Source {
     }
 
     fn fail(&mut self, why: String) {
-        tracing::warn!(source = %self.uri, error = %why, retry_in = ?self.backoff, "video source failed");
+        let wait = self.backoff.next_delay();
+        tracing::warn!(source = %self.uri, error = %why, retry_in = ?wait, "video source failed");
         self.last_error = Some(why);
         if self.state == StreamState::Streaming {
             self.reconnects += 1;
@@ -156,8 +158,7 @@ impl Source {
         }
         self.cap = None;
         self.empty = 0;
-        self.next_attempt = Instant::now() + self.backoff;
-        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+        self.next_attempt = Instant::now() + wait;
     }
 
     /// The state.
