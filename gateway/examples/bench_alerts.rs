@@ -1,9 +1,11 @@
-//! Alert latency under load: the gateway (embedded broker, store, alert task) ingests a steady
-//! background load of footfall readings (default 20,000 readings/s) while fire detectors go to
-//! alarm one building after another; the latency from publishing the detector's message to
-//! receiving the alert's `raised` transition on `district/{d}/alerts` is measured for each.
+//! Alert latency under load: the gateway (device port, store, alert task) ingests a
+//! background load of footfall readings (default 20,000 readings/s; 0 = a burst, as fast as
+//! the gateway acknowledges) while fire detectors go to alarm one building after another; the
+//! latency from publishing the detector's message to receiving the alert's `raised`
+//! transition on `district/{d}/alerts` (on the broker) is measured for each.
 //!
-//! `cargo run --release -p gateway --example bench_alerts -- [RATE] [FIRES]`
+//! `cargo run --release -p gateway --example bench_alerts -- [RATE] [FIRES] [device|broker]`
+//! (the last: where the load and the detectors publish; default the device port).
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
@@ -37,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let rate: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let fires: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(30);
+    let via_broker = args.get(3).is_some_and(|a| a == "broker");
     let d = district::load(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../config/districts/hubin.toml"
@@ -44,10 +47,16 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut cfg = GatewayConfig::default();
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse()?;
+    cfg.devices.listen = "127.0.0.1:0".parse()?;
     cfg.http.listen = "127.0.0.1:0".parse()?;
     cfg.store.data_dir = dir.path().to_path_buf();
     let gw = gateway::Gateway::start(cfg, vec![d.clone()], Clock::wall()).await?;
     let port: u16 = gw.mqtt_addr.rsplit(':').next().unwrap().parse()?;
+    let devices_port = if via_broker {
+        port
+    } else {
+        gw.device_addr.expect("device port").port()
+    };
 
     // The security desk.
     let (sub, mut sel) = client(port, "bench-desk");
@@ -77,7 +86,7 @@ async fn main() -> anyhow::Result<()> {
         .filter(|dev| matches!(dev.role, Role::FootfallLine { .. }))
         .map(|dev| topic::sensor(&d.id, DeviceKind::Footfall, &dev.id))
         .collect();
-    let (load, mut lel) = client(port, "bench-load");
+    let (load, mut lel) = client(devices_port, "bench-load");
     tokio::spawn(async move { while lel.poll().await.is_ok() {} });
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let s2 = stop.clone();
@@ -88,8 +97,12 @@ async fn main() -> anyhow::Result<()> {
         let mut seq = 0u64;
         let mut tick = tokio::time::interval(Duration::from_millis(10));
         while !s2.load(Relaxed) {
-            tick.tick().await;
-            let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+            let due = if rate == 0 {
+                seq + 1_000
+            } else {
+                tick.tick().await;
+                (start.elapsed().as_secs_f64() * rate as f64) as u64
+            };
             while seq < due {
                 let t = &lines[(seq as usize) % lines.len()];
                 let ts = chrono::Utc::now().timestamp_millis();
@@ -119,12 +132,14 @@ async fn main() -> anyhow::Result<()> {
             .take(fires)
             .collect()
     };
-    let (alarm, mut ael) = client(port, "bench-detectors");
+    let (alarm, mut ael) = client(devices_port, "bench-detectors");
     tokio::spawn(async move { while ael.poll().await.is_ok() {} });
     let mut published: Vec<(String, Instant)> = Vec::new();
     let received_before = gw.shared.metrics.received.load(Relaxed);
     let t0 = Instant::now();
+    let mut queue_max = 0i64;
     for (building, det) in &detectors {
+        queue_max = queue_max.max(gw.shared.metrics.store_queue.load(Relaxed));
         let ts = chrono::Utc::now().timestamp_millis();
         let p = format!(r#"{{"ts":{ts},"state":"alarm"}}"#);
         published.push((building.clone(), Instant::now()));
@@ -157,7 +172,11 @@ async fn main() -> anyhow::Result<()> {
             .copied()
             .unwrap_or(f64::NAN)
     };
-    println!("background load offered: {rate} readings/s; ingested during the fires: {ingest_rate:.0} readings/s");
+    println!(
+        "path: {}; background load offered: {}; ingested during the fires: {ingest_rate:.0} readings/s; store queue up to {queue_max} (sampled at each fire)",
+        if via_broker { "embedded broker" } else { "device port" },
+        if rate == 0 { "burst".to_string() } else { format!("{rate} readings/s") }
+    );
     println!("fires: {}, alerts raised: {}", published.len(), lat.len());
     println!(
         "detector message → alert on MQTT: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",

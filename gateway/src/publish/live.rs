@@ -58,17 +58,7 @@ pub async fn run(
         }
     }
     let client = super::spawn_session(opts, 20_000);
-    let online = serde_json::to_string(&status("online")).unwrap_or_default();
-    for d in &shared.districts {
-        let _ = client
-            .publish(
-                topic::gateway_status(&d.model.id),
-                QoS::AtLeastOnce,
-                true,
-                online.clone(),
-            )
-            .await;
-    }
+    publish_status(&shared, &client, &status("online")).await;
     let mut last: HashMap<String, Arc<str>> = HashMap::new();
     let mut prune = tokio::time::interval(Duration::from_secs(600));
     prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -92,18 +82,23 @@ pub async fn run(
             }
         }
     }
-    let offline = serde_json::to_string(&status("offline")).unwrap_or_default();
+    publish_status(&shared, &client, &status("offline")).await;
+    let _ = client.disconnect().await;
+}
+
+/// The gateway's status, retained, on every district's status topic.
+async fn publish_status(shared: &Shared, client: &AsyncClient, status: &GatewayStatus) {
+    let payload = serde_json::to_string(status).unwrap_or_default();
     for d in &shared.districts {
         let _ = client
             .publish(
                 topic::gateway_status(&d.model.id),
                 QoS::AtLeastOnce,
                 true,
-                offline.clone(),
+                payload.clone(),
             )
             .await;
     }
-    let _ = client.disconnect().await;
 }
 
 /// Publishes what changed since the last time each topic was sent.

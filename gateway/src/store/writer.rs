@@ -117,9 +117,21 @@ pub enum StoreMsg {
     Flush(oneshot::Sender<()>),
     /// Nothing: wakes the writer for the urgent lane.
     Wake,
+    /// Several of the above, handed over at once (the packets one read of a device's socket
+    /// brought), committed in their order.
+    Batch(Vec<StoreMsg>),
 }
 
 impl StoreMsg {
+    /// Rows of the queue this message counts for (its parts for a batch).
+    fn queued(&self) -> i64 {
+        match self {
+            StoreMsg::Batch(parts) => parts.len() as i64,
+            StoreMsg::Wake => 0,
+            _ => 1,
+        }
+    }
+
     /// Whether this goes on the urgent lane: a fire detector's reading, which must not wait
     /// behind a burst of other readings.
     pub fn is_urgent(&self) -> bool {
@@ -149,9 +161,10 @@ impl StoreTx {
 
     /// Queues work, waiting while the queue is full (backpressure).
     pub async fn send(&self, msg: StoreMsg) {
-        self.metrics.store_queue.fetch_add(1, Relaxed);
+        let n = msg.queued();
+        self.metrics.store_queue.fetch_add(n, Relaxed);
         if self.tx.send(msg).await.is_err() {
-            self.metrics.store_queue.fetch_sub(1, Relaxed);
+            self.metrics.store_queue.fetch_sub(n, Relaxed);
             self.metrics.store_errors.fetch_add(1, Relaxed);
         }
     }
@@ -218,9 +231,17 @@ pub fn start_writer(
 fn drain(rx: &mut mpsc::Receiver<StoreMsg>, batch: &mut Vec<StoreMsg>, max: usize) {
     while batch.len() < max {
         match rx.try_recv() {
-            Ok(m) => batch.push(m),
+            Ok(m) => push(batch, m),
             Err(_) => break,
         }
+    }
+}
+
+/// Adds a message to the batch, a [`StoreMsg::Batch`] as its parts.
+fn push(batch: &mut Vec<StoreMsg>, m: StoreMsg) {
+    match m {
+        StoreMsg::Batch(parts) => batch.extend(parts),
+        m => batch.push(m),
     }
 }
 
@@ -245,13 +266,10 @@ impl Writer {
             while let Ok(m) = urgent.try_recv() {
                 batch.push(m);
             }
-            batch.push(first);
+            push(&mut batch, first);
             drain(&mut rx, &mut batch, batch_rows);
-            let queued = batch
-                .iter()
-                .filter(|m| !matches!(m, StoreMsg::Wake))
-                .count();
-            self.metrics.store_queue.fetch_sub(queued as i64, Relaxed);
+            let queued: i64 = batch.iter().map(StoreMsg::queued).sum();
+            self.metrics.store_queue.fetch_sub(queued, Relaxed);
             self.commit(&mut batch);
         }
         while let Ok(m) = urgent.try_recv() {
@@ -365,7 +383,7 @@ impl Writer {
                             )?;
                         }
                         StoreMsg::Flush(done) => flushes.push(done),
-                        StoreMsg::Wake => {}
+                        StoreMsg::Wake | StoreMsg::Batch(_) => {} // batches are flattened in `push`
                     }
                 }
             }

@@ -64,6 +64,17 @@ pub async fn next<R: AsyncRead + Unpin>(
     }
 }
 
+/// The next whole packet already in `buf`, without reading: `None` when more bytes are
+/// needed, or when the next packet is over the limit (left for [`next`], which skips it).
+pub fn ready(buf: &mut BytesMut, max: usize) -> Result<Option<Frame>, FrameError> {
+    match Packet::read(buf, max) {
+        Ok(p) => Ok(Some(Frame::Packet(p))),
+        Err(mqttbytes::Error::InsufficientBytes(_))
+        | Err(mqttbytes::Error::PayloadSizeLimitExceeded(_)) => Ok(None),
+        Err(e) => Err(FrameError::Protocol(e)),
+    }
+}
+
 async fn fill<R: AsyncRead + Unpin>(rd: &mut R, buf: &mut BytesMut) -> Result<(), FrameError> {
     buf.reserve(8192);
     if rd.read_buf(buf).await? == 0 {

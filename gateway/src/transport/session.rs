@@ -29,7 +29,7 @@ use super::frame::{self, Frame, FrameError, OVERSIZED_HEAD};
 use super::relay::{self, Route};
 use super::Port;
 use crate::store::writer::DeadLetterRow;
-use crate::store::{Ack, DeviceAcks};
+use crate::store::{Ack, DeviceAcks, StoreMsg};
 
 /// Serves one connection until the device leaves, breaks the protocol, is taken over by a
 /// newer connection with its client id, or the port stops; acknowledgements still owed for
@@ -117,6 +117,13 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) 
         s => Duration::from_millis(s as u64 * 1500),
     };
     let mut stop = port.stop.clone();
+    let mut conn_state = Conn {
+        port: &port,
+        acks,
+        client_id: &client_id,
+        out: &out_tx,
+        pending: Vec::new(),
+    };
     let why: String = loop {
         let next = tokio::select! {
             biased;
@@ -133,12 +140,58 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) 
             }
             Ok(Ok(f)) => f,
         };
+        // This packet and every whole one already read behind it go to the store as one
+        // batch: one hand-off for all of them.
+        let mut end = conn_state.handle(f);
+        while end.is_none() {
+            match frame::ready(&mut buf, port.max_packet) {
+                Ok(Some(f)) => end = conn_state.handle(f),
+                Ok(None) => break,
+                Err(e) => {
+                    metrics.device_protocol_errors.fetch_add(1, Relaxed);
+                    end = Some(e.to_string());
+                }
+            }
+        }
+        conn_state.flush().await;
+        if let Some(why) = end {
+            break why;
+        }
+    };
+    let acks = conn_state.acks;
+    tracing::debug!(%peer, %client_id, %why, "device connection ending");
+    port.registry.release(&client_id, conn);
+    metrics.device_connected.fetch_sub(1, Relaxed);
+    // The writer ends once the last acknowledgement owed to this connection is written (every
+    // clone of `acks` travels with a reading in the store's queue), or after a bound if the
+    // device stopped reading.
+    drop(acks);
+    drop(out_tx);
+    let _ = tokio::time::timeout(Duration::from_secs(10), writer).await;
+}
+
+/// One connection's state while it serves publishes.
+struct Conn<'a> {
+    port: &'a Port,
+    acks: DeviceAcks,
+    client_id: &'a str,
+    out: &'a mpsc::UnboundedSender<Packet>,
+    /// Store messages of the packets handled since the last flush, in arrival order.
+    pending: Vec<StoreMsg>,
+}
+
+impl Conn<'_> {
+    /// Handles one frame: store messages are kept for [`Conn::flush`], replies are queued to
+    /// the writer. `Some(why)` ends the connection.
+    fn handle(&mut self, f: Frame) -> Option<String> {
+        let port = self.port;
+        let metrics = &port.admission.shared.metrics;
         let reply = match f {
             Frame::Packet(Packet::Publish(p)) => match relay::route(&p.topic) {
                 Route::Reading => {
-                    let ack = ack_for(&acks, p.pkid, p.qos);
+                    let ack = ack_for(&self.acks, p.pkid, p.qos);
                     let msg = port.admission.admit(&p.topic, &p.payload, ack);
-                    port.store.send_admitted(msg).await;
+                    self.pending.push(msg);
                     None
                 }
                 Route::Relay => {
@@ -155,23 +208,17 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) 
                     }
                 }
                 Route::Forbidden => {
-                    let row = DeadLetterRow {
-                        received: port.admission.shared.clock.now_ms(),
-                        district: district_of(&port, &p.topic)
-                            .map(|(_, id)| id)
-                            .unwrap_or_default(),
-                        topic: p.topic.clone(),
-                        reason: "forbidden_topic",
-                        detail: "only the gateway publishes this topic".into(),
-                        payload: p.payload.to_vec(),
-                    };
-                    tracing::warn!(%client_id, topic = %p.topic, "device tried to publish a gateway topic");
-                    let di = district_of(&port, &p.topic).map(|(i, _)| i);
-                    metrics.received.fetch_add(1, Relaxed);
-                    let msg = port
-                        .admission
-                        .reject(di, row, ack_for(&acks, p.pkid, p.qos));
-                    port.store.send(msg).await;
+                    tracing::warn!(client_id = %self.client_id, topic = %p.topic, "device tried to publish a gateway topic");
+                    let ack = ack_for(&self.acks, p.pkid, p.qos);
+                    let msg = reject(
+                        port,
+                        &p.topic,
+                        "forbidden_topic",
+                        "only the gateway publishes this topic".into(),
+                        p.payload.to_vec(),
+                        ack,
+                    );
+                    self.pending.push(msg);
                     None
                 }
             },
@@ -182,26 +229,18 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) 
                 bytes,
                 head,
             } => {
-                let row = DeadLetterRow {
-                    received: port.admission.shared.clock.now_ms(),
-                    district: district_of(&port, &topic).map(|(_, id)| id).unwrap_or_default(),
-                    topic: topic.clone(),
-                    reason: "oversized",
-                    detail: format!(
-                        "message of {bytes} bytes is over the device port's limit of {} bytes (first {OVERSIZED_HEAD} bytes kept)",
-                        port.max_packet
-                    ),
-                    payload: head,
-                };
-                let di = district_of(&port, &topic).map(|(i, _)| i);
-                metrics.received.fetch_add(1, Relaxed);
-                let msg = port.admission.reject(di, row, ack_for(&acks, pkid, qos));
-                port.store.send(msg).await;
+                let detail = format!(
+                    "message of {bytes} bytes is over the device port's limit of {} bytes (first {OVERSIZED_HEAD} bytes kept)",
+                    port.max_packet
+                );
+                let ack = ack_for(&self.acks, pkid, qos);
+                self.pending
+                    .push(reject(port, &topic, "oversized", detail, head, ack));
                 None
             }
             Frame::Packet(Packet::PubRel(r)) => Some(Packet::PubComp(PubComp::new(r.pkid))),
             Frame::Packet(Packet::Subscribe(s)) => {
-                tracing::debug!(%client_id, "SUBSCRIBE on the device port refused (live topics are on the broker)");
+                tracing::debug!(client_id = %self.client_id, "SUBSCRIBE on the device port refused (live topics are on the broker)");
                 Some(Packet::SubAck(SubAck::new(
                     s.pkid,
                     vec![SubscribeReasonCode::Failure; s.filters.len()],
@@ -209,27 +248,37 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) 
             }
             Frame::Packet(Packet::Unsubscribe(u)) => Some(Packet::UnsubAck(UnsubAck::new(u.pkid))),
             Frame::Packet(Packet::PingReq) => Some(Packet::PingResp),
-            Frame::Packet(Packet::Disconnect) => break "disconnected".into(),
+            Frame::Packet(Packet::Disconnect) => return Some("disconnected".into()),
             // Acknowledgements of publishes this port never sends.
             Frame::Packet(Packet::PubAck(_) | Packet::PubRec(_) | Packet::PubComp(_)) => None,
             Frame::Packet(other) => {
                 metrics.device_protocol_errors.fetch_add(1, Relaxed);
-                break format!("unexpected {other:?} from a device");
+                return Some(format!("unexpected {other:?} from a device"));
             }
         };
         if let Some(p) = reply {
-            let _ = out_tx.send(p);
+            let _ = self.out.send(p);
         }
-    };
-    tracing::debug!(%peer, %client_id, %why, "device connection ending");
-    port.registry.release(&client_id, conn);
-    metrics.device_connected.fetch_sub(1, Relaxed);
-    // The writer ends once the last acknowledgement owed to this connection is written (every
-    // clone of `acks` travels with a reading in the store's queue), or after a bound if the
-    // device stopped reading.
-    drop(acks);
-    drop(out_tx);
-    let _ = tokio::time::timeout(Duration::from_secs(10), writer).await;
+        None
+    }
+
+    /// Hands the pending store messages over: urgent ones on their lane, the rest as one
+    /// batch (waiting while the store's queue is full: the socket is not read meanwhile).
+    async fn flush(&mut self) {
+        let mut batch = Vec::with_capacity(self.pending.len());
+        for msg in self.pending.drain(..) {
+            if msg.is_urgent() {
+                self.port.store.send_urgent(msg);
+            } else {
+                batch.push(msg);
+            }
+        }
+        match batch.len() {
+            0 => {}
+            1 => self.port.store.send(batch.pop().expect("one")).await,
+            _ => self.port.store.send(StoreMsg::Batch(batch)).await,
+        }
+    }
 }
 
 /// The acknowledgement of a message that needs no commit (relayed).
@@ -247,6 +296,34 @@ fn ack_for(acks: &DeviceAcks, pkid: u16, qos: QoS) -> Option<Ack> {
         pkid,
         qos,
     })
+}
+
+/// A message refused before admission (a gateway topic, an oversized message): counted as
+/// received and as a reject, dead-lettered (to its district's topic when it names one) and
+/// stored; `ack` is sent after the commit, so the device does not resend it forever.
+fn reject(
+    port: &Port,
+    topic: &str,
+    reason: &'static str,
+    detail: String,
+    payload: Vec<u8>,
+    ack: Option<Ack>,
+) -> StoreMsg {
+    let shared = &port.admission.shared;
+    shared.metrics.received.fetch_add(1, Relaxed);
+    let district = district_of(port, topic);
+    let row = DeadLetterRow {
+        received: shared.clock.now_ms(),
+        district: district
+            .as_ref()
+            .map(|(_, id)| id.clone())
+            .unwrap_or_default(),
+        topic: topic.to_string(),
+        reason,
+        detail,
+        payload,
+    };
+    port.admission.reject(district.map(|(i, _)| i), row, ack)
 }
 
 /// The served district a sensor topic names, if any: (index, id).
