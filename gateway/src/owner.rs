@@ -56,6 +56,7 @@ pub struct TickSettings {
 #[derive(Debug)]
 pub struct OwnerHandle {
     inbox: mpsc::UnboundedSender<Input>,
+    urgent: mpsc::UnboundedSender<Input>,
     view: watch::Receiver<Arc<DistrictState>>,
 }
 
@@ -69,6 +70,12 @@ impl OwnerHandle {
     pub fn send(&self, input: Input) {
         let _ = self.inbox.send(input);
     }
+
+    /// Queues an input that must not wait for the next view (fire detectors' readings): the
+    /// owner takes it at once, with whatever waits in its inbox.
+    pub fn send_urgent(&self, input: Input) {
+        let _ = self.urgent.send(input);
+    }
 }
 
 /// The shortest time between two views published after steps (ticks always publish one).
@@ -81,6 +88,7 @@ pub const VIEW_EVERY: Duration = Duration::from_millis(50);
 #[derive(Debug)]
 pub struct Owner {
     inbox: mpsc::UnboundedReceiver<Input>,
+    urgent: mpsc::UnboundedReceiver<Input>,
     view: watch::Sender<Arc<DistrictState>>,
     state: DistrictState,
     /// Row ids up to this are already in the state (after a rebuild from the store).
@@ -95,10 +103,12 @@ pub struct Owner {
 /// A new owner for `state` and the handle to it.
 pub fn new(state: DistrictState) -> (Owner, OwnerHandle) {
     let (tx, rx) = mpsc::unbounded_channel();
+    let (urgent_tx, urgent_rx) = mpsc::unbounded_channel();
     let (view_tx, view_rx) = watch::channel(Arc::new(state.clone()));
     (
         Owner {
             inbox: rx,
+            urgent: urgent_rx,
             view: view_tx,
             state,
             held_up_to: 0,
@@ -108,6 +118,7 @@ pub fn new(state: DistrictState) -> (Owner, OwnerHandle) {
         },
         OwnerHandle {
             inbox: tx,
+            urgent: urgent_tx,
             view: view_rx,
         },
     )
@@ -134,14 +145,20 @@ impl Owner {
             let full = tokio::select! {
                 biased;
                 _ = crate::transport::stopped(&mut stop) => break,
-                Some(first) = self.inbox.recv() => {
+                Some(first) = self.urgent.recv() => {
                     let mut batch = vec![first];
-                    while batch.len() < 10_000 {
-                        match self.inbox.try_recv() {
-                            Ok(i) => batch.push(i),
-                            Err(_) => break,
-                        }
+                    while let Ok(i) = self.urgent.try_recv() {
+                        batch.push(i);
                     }
+                    self.drain_into(&mut batch);
+                    self.step(&shared, di, batch);
+                    continue;
+                }
+                // While applied readings wait for their view, the inbox waits too: under load
+                // a district steps (and clones its view) at most once per VIEW_EVERY.
+                Some(first) = self.inbox.recv(), if !self.stale => {
+                    let mut batch = vec![first];
+                    self.drain_into(&mut batch);
                     self.step(&shared, di, batch);
                     continue;
                 }
@@ -156,14 +173,25 @@ impl Owner {
         }
         // The last committed readings, then a last tick.
         let mut rest = Vec::new();
-        while let Ok(i) = self.inbox.try_recv() {
+        while let Ok(i) = self.urgent.try_recv() {
             rest.push(i);
         }
+        self.drain_into(&mut rest);
         if !rest.is_empty() {
             self.step(&shared, di, rest);
         }
         self.tick(&shared, di, settings, true, &outbox, &store)
             .await;
+    }
+
+    /// Adds what waits in the inbox to `batch` (up to 10,000 inputs in all).
+    fn drain_into(&mut self, batch: &mut Vec<Input>) {
+        while batch.len() < 10_000 {
+            match self.inbox.try_recv() {
+                Ok(i) => batch.push(i),
+                Err(_) => break,
+            }
+        }
     }
 
     /// Publishes the view of the state as it is now, and counts the readings it newly shows.

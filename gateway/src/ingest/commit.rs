@@ -19,13 +19,16 @@ use crate::store::writer::{OnCommit, Verdict};
 pub fn apply_verdicts(shared: Arc<Shared>, deadletters: Arc<DeadLetters>) -> OnCommit {
     Box::new(move |verdicts| {
         let metrics = &shared.metrics;
-        let mut per_district: BTreeMap<usize, Vec<_>> = BTreeMap::new();
+        // Per district: (fire detectors' readings, the others).
+        let mut per_district: BTreeMap<usize, (Vec<_>, Vec<_>)> = BTreeMap::new();
         for (c, verdict) in verdicts {
             match verdict {
-                Verdict::Stored => per_district
-                    .entry(c.district)
-                    .or_default()
-                    .push((c.device, c.reading, c.rowid)),
+                Verdict::Stored => {
+                    let lanes = per_district.entry(c.district).or_default();
+                    let fire = c.kind == district::DeviceKind::Fire.as_str();
+                    let lane = if fire { &mut lanes.0 } else { &mut lanes.1 };
+                    lane.push((c.device, c.reading, c.rowid));
+                }
                 Verdict::Duplicate => {
                     metrics.duplicates.fetch_add(1, Relaxed);
                 }
@@ -37,8 +40,15 @@ pub fn apply_verdicts(shared: Arc<Shared>, deadletters: Arc<DeadLetters>) -> OnC
                 }
             }
         }
-        for (di, readings) in per_district {
-            shared.districts[di].owner.send(Input::Committed(readings));
+        for (di, (fire, others)) in per_district {
+            let owner = &shared.districts[di].owner;
+            // The others first: the urgent lane takes the inbox along with it.
+            if !others.is_empty() {
+                owner.send(Input::Committed(others));
+            }
+            if !fire.is_empty() {
+                owner.send_urgent(Input::Committed(fire));
+            }
         }
     })
 }
