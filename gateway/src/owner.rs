@@ -10,6 +10,11 @@
 //! (at once for a fire detector's reading): no lock is shared between tasks, so nothing can be
 //! poisoned.
 //!
+//! Under load the owner steps at most once per [`VIEW_EVERY`]: its inbox waits while a view
+//! is due, so a burst of commits is neither a burst of wake-ups nor of clones. Fire detectors'
+//! readings come on an urgent inbox ([`OwnerHandle::send_urgent`]) and are applied and shown
+//! at once.
+//!
 //! A panic while applying or ticking is caught here: the district is rebuilt from the store
 //! (the last day of its readings, the same replay as at start-up) and goes on; the other
 //! districts never notice. Inputs still queued that the rebuild already holds (by row id) are
