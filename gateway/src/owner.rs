@@ -171,7 +171,7 @@ impl Owner {
                     self.publish_view(&shared);
                     continue;
                 }
-                _ = tick.tick() => { n += 1; n % 10 == 0 }
+                _ = tick.tick() => { n += 1; n.is_multiple_of(10) }
             };
             self.tick(&shared, di, settings, full, &outbox, &store)
                 .await;

@@ -10,7 +10,7 @@
 //! the commit ([`crate::store::ack`]): two hand-offs, no broker in between. The broker stays
 //! the place for subscribers (twin, signs, dashboards, retained live topics).
 //!
-//! - [`config`]: `[devices]`.
+//! - [`config`], the `[devices]` section.
 //! - [`frame`]: packets off the socket with rumqttc's MQTT codec; oversized publishes skipped
 //!   and dead-lettered.
 //! - [`registry`]: client ids connected now (a newer connection takes an id over).
