@@ -18,8 +18,8 @@ pub async fn run(admission: Admission, mut rx: mpsc::Receiver<Publish>, store: S
         let payload = std::mem::take(&mut p.payload);
         let topic = p.topic.clone();
         let ack = (p.qos != QoS::AtMostOnce).then_some(Ack::Broker(p));
-        // Always the queue, never the urgent lane: a broker (rumqttd at least) wants its
-        // PUBACKs in the order it delivered the messages, and the lane would reorder them.
+        // Always the queue, never the urgent lane: rumqttd disconnects a session whose PUBACK
+        // is not for its oldest message in flight, and the lane would reorder them.
         store.send(admission.admit(&topic, &payload, ack)).await;
     }
     store.flush().await;
