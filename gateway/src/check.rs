@@ -23,8 +23,13 @@ pub fn check(files: &[PathBuf]) -> ExitCode {
         }
         match GatewayConfig::load(f) {
             Ok(cfg) => {
+                let devices = if cfg.devices.enabled {
+                    format!("device port {}", cfg.devices.listen)
+                } else {
+                    "no device port".to_string()
+                };
                 println!(
-                    "{}: gateway config OK (broker {:?}, {} district file(s))",
+                    "{}: gateway config OK (broker {:?}, {devices}, {} district file(s))",
                     f.display(),
                     cfg.broker.mode,
                     cfg.districts.len()
