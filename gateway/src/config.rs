@@ -138,6 +138,15 @@ impl Default for BrokerConfig {
 }
 
 impl BrokerConfig {
+    /// `(username, password)` when both are configured: what the gateway's sessions give an
+    /// external broker, and what the embedded broker and the device port require.
+    pub fn credentials(&self) -> std::io::Result<Option<(String, String)>> {
+        Ok(match (&self.username, self.password()?) {
+            (Some(u), Some(p)) => Some((u.clone(), p)),
+            _ => None,
+        })
+    }
+
     /// The password from `password` or `password_file`.
     pub fn password(&self) -> std::io::Result<Option<String>> {
         match (&self.password, &self.password_file) {

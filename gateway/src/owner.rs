@@ -149,21 +149,16 @@ impl Owner {
             let view_at = tokio::time::Instant::from_std(self.last_view + VIEW_EVERY);
             let full = tokio::select! {
                 biased;
-                _ = crate::transport::stopped(&mut stop) => break,
+                _ = crate::run::stopped(&mut stop) => break,
                 Some(first) = self.urgent.recv() => {
-                    let mut batch = vec![first];
-                    while let Ok(i) = self.urgent.try_recv() {
-                        batch.push(i);
-                    }
-                    self.drain_into(&mut batch);
+                    let batch = self.waiting(first);
                     self.step(&shared, di, batch);
                     continue;
                 }
                 // While applied readings wait for their view, the inbox waits too: under load
                 // a district steps (and clones its view) at most once per VIEW_EVERY.
                 Some(first) = self.inbox.recv(), if !self.stale => {
-                    let mut batch = vec![first];
-                    self.drain_into(&mut batch);
+                    let batch = self.waiting(first);
                     self.step(&shared, di, batch);
                     continue;
                 }
@@ -177,11 +172,7 @@ impl Owner {
                 .await;
         }
         // The last committed readings, then a last tick.
-        let mut rest = Vec::new();
-        while let Ok(i) = self.urgent.try_recv() {
-            rest.push(i);
-        }
-        self.drain_into(&mut rest);
+        let rest = self.waiting(None);
         if !rest.is_empty() {
             self.step(&shared, di, rest);
         }
@@ -189,14 +180,20 @@ impl Owner {
             .await;
     }
 
-    /// Adds what waits in the inbox to `batch` (up to 10,000 inputs in all).
-    fn drain_into(&mut self, batch: &mut Vec<Input>) {
+    /// `first` and what waits behind it: the urgent inbox, then the inbox (up to 10,000
+    /// inputs in all).
+    fn waiting(&mut self, first: impl Into<Option<Input>>) -> Vec<Input> {
+        let mut batch: Vec<Input> = first.into().into_iter().collect();
+        while let Ok(i) = self.urgent.try_recv() {
+            batch.push(i);
+        }
         while batch.len() < 10_000 {
             match self.inbox.try_recv() {
                 Ok(i) => batch.push(i),
                 Err(_) => break,
             }
         }
+        batch
     }
 
     /// Publishes the view of the state as it is now, and counts the readings it newly shows.
@@ -257,7 +254,6 @@ impl Owner {
     }
 
     /// Closes complete minutes and hands the changed snapshots to the outbox.
-    #[allow(clippy::too_many_arguments)]
     async fn tick(
         &mut self,
         shared: &Shared,

@@ -22,6 +22,11 @@ use crate::shared::{DistrictHandle, Shared};
 use crate::state::DistrictState;
 use crate::store::{self, Reader};
 
+/// Resolves once a stop signal (`stop_ingest` or `shutdown`) is true, or its sender is gone.
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}
+
 /// A running gateway.
 #[derive(Debug)]
 pub struct Gateway {
@@ -207,15 +212,11 @@ impl Gateway {
             store_tx.clone(),
         )));
         let device_addr = if cfg.devices.enabled {
-            let credentials = match (&cfg.broker.username, cfg.broker.password()?) {
-                (Some(u), Some(p)) => Some((u.clone(), p)),
-                _ => None,
-            };
             let devices = crate::transport::start(
                 &cfg.devices,
                 admission,
                 store_tx.clone(),
-                credentials,
+                cfg.broker.credentials()?,
                 cfg.broker.max_packet_bytes,
                 Some(crate::publish::spawn_session(
                     crate::broker::client_options(

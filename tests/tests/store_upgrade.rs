@@ -48,32 +48,17 @@ async fn a_data_folder_of_the_previous_release_is_upgraded_and_kept() {
         .load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(replayed, 37, "every reading of the old release is replayed");
     let api = gw.http_addr;
-    let (code, history) = http_json(
+    let history = get_json(
         api,
-        "GET",
         "/api/v1/districts/mini/history?entity=zone&id=west&metric=people&from=2026-12-02T10:00:00%2B08:00&to=2026-12-02T10:09:00%2B08:00",
-        "",
     );
-    assert_eq!(code, 200, "{history}");
     assert!(
         history["points"].as_array().unwrap().len() >= 5,
         "the old minute rollups are served: {history}"
     );
-    let (code, alerts) = http_json(
-        api,
-        "GET",
-        "/api/v1/districts/mini/alerts?state=history&rule=fire",
-        "",
-    );
-    assert_eq!(code, 200, "{alerts}");
+    let alerts = get_json(api, "/api/v1/districts/mini/alerts?state=history&rule=fire");
     assert!(alerts.to_string().contains("\"rule\":\"fire\""), "{alerts}");
-    let (code, booked) = http_json(
-        api,
-        "GET",
-        "/api/v1/districts/mini/lots/p1/reservations",
-        "",
-    );
-    assert_eq!(code, 200, "{booked}");
+    let booked = get_json(api, "/api/v1/districts/mini/lots/p1/reservations");
     assert!(booked.to_string().contains("浙A12345"), "{booked}");
     // The old release's store keeps working: a new reading goes in beside the old ones.
     let device = Publisher::connect(gw.device_addr.unwrap().port(), "fc-1");

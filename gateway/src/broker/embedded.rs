@@ -23,10 +23,7 @@ pub struct EmbeddedBroker {
 
 /// Starts rumqttd with the gateway's broker settings and waits until it accepts connections.
 pub fn start_embedded(cfg: &BrokerConfig) -> anyhow::Result<EmbeddedBroker> {
-    let auth = match (&cfg.username, cfg.password()?) {
-        (Some(u), Some(p)) => Some(HashMap::from([(u.clone(), p)])),
-        _ => None,
-    };
+    let auth = cfg.credentials()?.map(|(u, p)| HashMap::from([(u, p)]));
     let connections = ConnectionSettings {
         connection_timeout_ms: 10_000,
         max_payload_size: cfg.max_packet_bytes,

@@ -18,8 +18,8 @@ pub fn client_options(
     o.set_max_packet_size(cfg.max_packet_bytes + 1024, cfg.max_packet_bytes + 1024);
     o.set_inflight(cfg.max_inflight);
     o.set_request_channel_capacity(10_000);
-    if let (Some(u), Some(p)) = (&cfg.username, cfg.password()?) {
-        o.set_credentials(u.clone(), p);
+    if let Some((u, p)) = cfg.credentials()? {
+        o.set_credentials(u, p);
     }
     Ok(o)
 }

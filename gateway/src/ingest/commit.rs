@@ -25,8 +25,11 @@ pub fn apply_verdicts(shared: Arc<Shared>, deadletters: Arc<DeadLetters>) -> OnC
             match verdict {
                 Verdict::Stored => {
                     let lanes = per_district.entry(c.district).or_default();
-                    let fire = c.kind == district::DeviceKind::Fire.as_str();
-                    let lane = if fire { &mut lanes.0 } else { &mut lanes.1 };
+                    let lane = if c.is_fire() {
+                        &mut lanes.0
+                    } else {
+                        &mut lanes.1
+                    };
                     lane.push((c.device, c.reading, c.rowid));
                 }
                 Verdict::Duplicate => {

@@ -59,6 +59,13 @@ pub struct Candidate {
     pub rowid: i64,
 }
 
+impl Candidate {
+    /// Whether it is a fire detector's reading (the urgent lanes of the store and the owner).
+    pub fn is_fire(&self) -> bool {
+        self.kind == district::DeviceKind::Fire.as_str()
+    }
+}
+
 /// What the store decided about a [`Candidate`], known once its transaction committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -135,7 +142,7 @@ impl StoreMsg {
     /// Whether this goes on the urgent lane: a fire detector's reading, which must not wait
     /// behind a burst of other readings.
     pub fn is_urgent(&self) -> bool {
-        matches!(self, StoreMsg::Reading(c) if c.kind == district::DeviceKind::Fire.as_str())
+        matches!(self, StoreMsg::Reading(c) if c.is_fire())
     }
 }
 
@@ -149,16 +156,6 @@ pub struct StoreTx {
 }
 
 impl StoreTx {
-    /// Queues a message that admission produced: on the urgent lane if it is urgent
-    /// ([`StoreMsg::is_urgent`]), else on the queue.
-    pub async fn send_admitted(&self, msg: StoreMsg) {
-        if msg.is_urgent() {
-            self.send_urgent(msg);
-        } else {
-            self.send(msg).await;
-        }
-    }
-
     /// Queues work, waiting while the queue is full (backpressure).
     pub async fn send(&self, msg: StoreMsg) {
         let n = msg.queued();
@@ -192,8 +189,9 @@ impl StoreTx {
 }
 
 /// Starts the writer thread on an open connection; acknowledgements of committed rows are
-/// sent to `acks` (broker messages; device messages go to their connection), and the verdicts on readings to `on_commit`. The thread ends when every
-/// sender is dropped, after a last commit.
+/// sent to `acks` (broker messages; device messages go to their connection), and the verdicts
+/// on readings to `on_commit`. The thread ends when every sender is dropped, after a last
+/// commit.
 pub fn start_writer(
     conn: Connection,
     batch_rows: usize,

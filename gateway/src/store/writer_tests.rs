@@ -149,7 +149,7 @@ fn a_fire_reading_overtakes_a_queue_of_thousands() {
             tx.send(candidate(seq, t + seq as i64, false)).await;
         }
         let json = format!(r#"{{"ts":{t},"state":"alarm"}}"#);
-        tx.send_admitted(StoreMsg::Reading(Box::new(Candidate {
+        let fire = StoreMsg::Reading(Box::new(Candidate {
             district: 0,
             device: 1,
             district_id: "mini".into(),
@@ -160,8 +160,9 @@ fn a_fire_reading_overtakes_a_queue_of_thousands() {
             late: None,
             ack: None,
             rowid: 0,
-        })))
-        .await;
+        }));
+        assert!(fire.is_urgent());
+        tx.send_urgent(fire);
     });
     blocker.execute_batch("COMMIT").unwrap();
     rt.block_on(tx.flush());

@@ -95,11 +95,6 @@ pub async fn start(
     Ok(DevicePort { addr, task })
 }
 
-/// Resolves once `stop` is true (or its sender is gone).
-pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await.map(|_| ());
-}
-
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     port: Arc<Port>,
@@ -109,7 +104,7 @@ async fn accept_loop(
     let mut sessions = JoinSet::new();
     loop {
         tokio::select! {
-            _ = stopped(&mut stop) => break,
+            _ = crate::run::stopped(&mut stop) => break,
             Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => match slots.clone().try_acquire_owned() {

@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use rumqttc::mqttbytes::v4::{
-    ConnAck, ConnectReturnCode, Packet, PubAck, PubComp, PubRec, SubAck, SubscribeReasonCode,
-    UnsubAck,
+    ConnAck, Connect, ConnectReturnCode, Packet, PubAck, PubComp, PubRec, SubAck,
+    SubscribeReasonCode, UnsubAck,
 };
 use rumqttc::mqttbytes::{self, QoS};
 use tokio::io::AsyncWriteExt;
@@ -44,21 +44,17 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) 
     let mut buf = BytesMut::with_capacity(8192);
     let metrics = &port.admission.shared.metrics;
 
-    let connect = match tokio::time::timeout(
+    let first = tokio::time::timeout(
         port.cfg.connect_timeout,
         frame::next(&mut rd, &mut buf, port.max_packet),
     )
-    .await
-    {
-        Ok(Ok(Frame::Packet(Packet::Connect(c)))) => c,
-        Ok(Err(FrameError::Protocol(mqttbytes::Error::InvalidProtocolLevel(level)))) => {
-            metrics.device_refused.fetch_add(1, Relaxed);
-            tracing::info!(%peer, level, "device refused: not MQTT 3.1.1");
-            refuse(&out_tx, ConnectReturnCode::RefusedProtocolVersion);
-            drop((out_tx, ack_tx));
-            let _ = writer.await;
-            return;
-        }
+    .await;
+    let accepted = match first {
+        Ok(Ok(Frame::Packet(Packet::Connect(c)))) => accept(&port, &c, conn).map(|id| (id, c)),
+        Ok(Err(FrameError::Protocol(mqttbytes::Error::InvalidProtocolLevel(level)))) => Err((
+            ConnectReturnCode::RefusedProtocolVersion,
+            format!("not MQTT 3.1.1 (protocol level {level})"),
+        )),
         other => {
             metrics.device_protocol_errors.fetch_add(1, Relaxed);
             let why = match other {
@@ -70,31 +66,16 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) 
             return;
         }
     };
-    if let Some((user, pass)) = &port.credentials {
-        let ok = connect
-            .login
-            .as_ref()
-            .is_some_and(|l| same(&l.username, user) && same(&l.password, pass));
-        if !ok {
+    let (client_id, connect) = match accepted {
+        Ok(a) => a,
+        Err((code, why)) => {
             metrics.device_refused.fetch_add(1, Relaxed);
-            tracing::warn!(%peer, client_id = %connect.client_id, "device refused: wrong or missing credentials");
-            refuse(&out_tx, ConnectReturnCode::BadUserNamePassword);
+            tracing::warn!(%peer, %why, "device refused");
+            let _ = out_tx.send(Packet::ConnAck(ConnAck::new(code, false)));
             drop((out_tx, ack_tx));
             let _ = writer.await;
             return;
         }
-    }
-    let client_id = if connect.client_id.is_empty() {
-        if !connect.clean_session {
-            metrics.device_refused.fetch_add(1, Relaxed);
-            refuse(&out_tx, ConnectReturnCode::BadClientId);
-            drop((out_tx, ack_tx));
-            let _ = writer.await;
-            return;
-        }
-        format!("anonymous-{conn}")
-    } else {
-        connect.client_id.clone()
     };
     let (close_tx, mut close_rx) = oneshot::channel();
     port.registry.claim(&client_id, conn, close_tx);
@@ -128,7 +109,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) 
         let next = tokio::select! {
             biased;
             _ = &mut close_rx => break "taken over by a newer connection with its client id".into(),
-            _ = super::stopped(&mut stop) => break "the device port is stopping".into(),
+            _ = crate::run::stopped(&mut stop) => break "the device port is stopping".into(),
             r = tokio::time::timeout(keep_alive, frame::next(&mut rd, &mut buf, port.max_packet)) => r,
         };
         let f = match next {
@@ -201,7 +182,7 @@ impl Conn<'_> {
                         .is_some_and(|c| relay::relay(c, &p.topic, p.qos, p.retain, &p.payload));
                     if passed {
                         metrics.device_relayed.fetch_add(1, Relaxed);
-                        immediate_ack(p.pkid, p.qos)
+                        ack_packet(p.pkid, p.qos)
                     } else {
                         metrics.device_relay_full.fetch_add(1, Relaxed);
                         None
@@ -281,8 +262,9 @@ impl Conn<'_> {
     }
 }
 
-/// The acknowledgement of a message that needs no commit (relayed).
-fn immediate_ack(pkid: u16, qos: QoS) -> Option<Packet> {
+/// The acknowledgement of a publish: PUBACK at QoS 1, PUBREC at QoS 2, none at QoS 0. Sent at
+/// once for a relayed message, after the commit for the rest.
+fn ack_packet(pkid: u16, qos: QoS) -> Option<Packet> {
     match qos {
         QoS::AtMostOnce => None,
         QoS::AtLeastOnce => Some(Packet::PubAck(PubAck::new(pkid))),
@@ -333,8 +315,37 @@ fn district_of(port: &Port, topic: &str) -> Option<(usize, String)> {
     shared.index.get(d).map(|&i| (i, d.to_string()))
 }
 
-fn refuse(out: &mpsc::UnboundedSender<Packet>, code: ConnectReturnCode) {
-    let _ = out.send(Packet::ConnAck(ConnAck::new(code, false)));
+/// Checks a CONNECT: the credentials when the port requires them, and a client id (an empty
+/// one is given `anonymous-{conn}` for a clean session). The client id, or the refusal's
+/// return code and reason.
+fn accept(
+    port: &Port,
+    connect: &Connect,
+    conn: u64,
+) -> Result<String, (ConnectReturnCode, String)> {
+    if let Some((user, pass)) = &port.credentials {
+        let ok = connect
+            .login
+            .as_ref()
+            .is_some_and(|l| same(&l.username, user) && same(&l.password, pass));
+        if !ok {
+            return Err((
+                ConnectReturnCode::BadUserNamePassword,
+                format!(
+                    "wrong or missing credentials (client id \"{}\")",
+                    connect.client_id
+                ),
+            ));
+        }
+    }
+    match (connect.client_id.is_empty(), connect.clean_session) {
+        (false, _) => Ok(connect.client_id.clone()),
+        (true, true) => Ok(format!("anonymous-{conn}")),
+        (true, false) => Err((
+            ConnectReturnCode::BadClientId,
+            "a persistent session needs a client id".into(),
+        )),
+    }
 }
 
 /// Compares secrets in time independent of where they differ.
@@ -363,7 +374,7 @@ async fn write_loop(
                 None => out_open = false,
             },
             a = acks.recv(), if acks_open => match a {
-                Some(ids) => put_acks(&mut buf, &ids),
+                Some(ids) => put_acks(&mut buf, &ids, max),
                 None => acks_open = false,
             },
         }
@@ -371,7 +382,7 @@ async fn write_loop(
             let _ = p.write(&mut buf, max);
         }
         while let Ok(ids) = acks.try_recv() {
-            put_acks(&mut buf, &ids);
+            put_acks(&mut buf, &ids, max);
         }
         if !buf.is_empty() {
             if wr.write_all(&buf).await.is_err() {
@@ -383,12 +394,9 @@ async fn write_loop(
     let _ = wr.shutdown().await;
 }
 
-fn put_acks(buf: &mut BytesMut, ids: &[(u16, QoS)]) {
-    for &(pkid, qos) in ids {
-        let _ = match qos {
-            QoS::ExactlyOnce => PubRec::new(pkid).write(buf),
-            _ => PubAck::new(pkid).write(buf),
-        };
+fn put_acks(buf: &mut BytesMut, ids: &[(u16, QoS)], max: usize) {
+    for p in ids.iter().filter_map(|&(pkid, qos)| ack_packet(pkid, qos)) {
+        let _ = p.write(buf, max);
     }
 }
 

@@ -154,6 +154,13 @@ pub fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) ->
     (status, body)
 }
 
+/// `GET path` on the API at `addr`, asserting 200; the body as JSON.
+pub fn get_json(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
+    let (status, body) = http_json(addr, "GET", path, "");
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body
+}
+
 /// [`http`], with the body parsed as JSON (`Null` when it is not JSON).
 pub fn http_json(
     addr: std::net::SocketAddr,

@@ -162,15 +162,12 @@ pub fn server_readings(vm: &Vm) -> Tallies {
     out
 }
 
-/// What the store holds, mapped by the sink's own schema: per (`{measurement}_{field}`,
-/// device), strings as 0 and booleans as 1/0 as VictoriaMetrics stores them.
-pub fn store_readings(data_dir: &Path) -> (Tallies, u64) {
+/// Every field of every reading the store in `data_dir` holds, mapped by the sink's own schema:
+/// `each(series name, device, event time, value as stored)`. Returns the readings seen.
+fn each_stored_field(data_dir: &Path, mut each: impl FnMut(String, &str, i64, f64)) -> u64 {
     let reader = gateway::store::Reader::open(data_dir).unwrap();
-    let mut out = Tallies::new();
-    let mut n = 0;
     reader
         .replay(i64::MIN, |r| {
-            n += 1;
             let p = schema::reading(
                 &r.district,
                 &r.device,
@@ -179,15 +176,26 @@ pub fn store_readings(data_dir: &Path) -> (Tallies, u64) {
                 &r.reading.value,
             );
             for (k, v) in &p.fields {
-                let x = as_stored(v);
-                let t = out
-                    .entry((format!("{}_{k}", p.measurement), r.device.clone()))
-                    .or_default();
-                t.count += 1;
-                t.sum += x;
+                each(
+                    format!("{}_{k}", p.measurement),
+                    &r.device,
+                    r.reading.ts_ms,
+                    as_stored(v),
+                );
             }
         })
-        .unwrap();
+        .unwrap()
+}
+
+/// What the store holds, mapped by the sink's own schema: per (`{measurement}_{field}`,
+/// device), strings as 0 and booleans as 1/0 as VictoriaMetrics stores them.
+pub fn store_readings(data_dir: &Path) -> (Tallies, u64) {
+    let mut out = Tallies::new();
+    let n = each_stored_field(data_dir, |name, device, _, x| {
+        let t = out.entry((name, device.to_string())).or_default();
+        t.count += 1;
+        t.sum += x;
+    });
     (out, n)
 }
 
@@ -198,30 +206,16 @@ pub fn store_readings(data_dir: &Path) -> (Tallies, u64) {
 pub fn store_readings_collapsed(
     data_dir: &Path,
 ) -> (Tallies, std::collections::BTreeSet<(String, String)>) {
-    let reader = gateway::store::Reader::open(data_dir).unwrap();
     let mut last: BTreeMap<(String, String, i64), f64> = BTreeMap::new();
     let mut collided = std::collections::BTreeSet::new();
-    reader
-        .replay(i64::MIN, |r| {
-            let p = schema::reading(
-                &r.district,
-                &r.device,
-                None,
-                r.reading.ts_ms,
-                &r.reading.value,
-            );
-            for (k, v) in &p.fields {
-                let x = as_stored(v);
-                let name = format!("{}_{k}", p.measurement);
-                if last
-                    .insert((name.clone(), r.device.clone(), r.reading.ts_ms), x)
-                    .is_some()
-                {
-                    collided.insert((name, r.device.clone()));
-                }
-            }
-        })
-        .unwrap();
+    each_stored_field(data_dir, |name, device, ts, x| {
+        if last
+            .insert((name.clone(), device.to_string(), ts), x)
+            .is_some()
+        {
+            collided.insert((name, device.to_string()));
+        }
+    });
     let mut out = Tallies::new();
     for ((name, device, _), x) in last {
         let t = out.entry((name, device)).or_default();
