@@ -192,8 +192,9 @@ async fn print_status(shared: std::sync::Arc<crate::shared::Shared>, d: district
         let Some(h) = shared.district(&d.id) else {
             return;
         };
-        let now = shared.clock.now_ms();
-        let summary = h.state().summary(now, h.active_alerts.load(Relaxed));
+        let Some((now, summary)) = h.owner.ask(|c, now| (now, c.summary(now))).await else {
+            return;
+        };
         let stored = shared.metrics.accepted.load(Relaxed);
         println!(
             "{}",

@@ -17,6 +17,7 @@ use crate::ingest::commit::apply_verdicts;
 use crate::ingest::deadletter::DeadLetters;
 use crate::ingest::Limits;
 use crate::metrics::Metrics;
+use crate::owner::{DistrictCore, OwnerConfig};
 use crate::publish::PublishSettings;
 use crate::shared::{DistrictHandle, Shared};
 use crate::state::DistrictState;
@@ -47,7 +48,7 @@ pub struct Gateway {
     ingest: Vec<JoinHandle<()>>,
     /// The district owners: stopped after ingest has drained, each with a last tick.
     owners: Vec<JoinHandle<()>>,
-    /// Everything else: outbox, alerts, parking, forwarders, API.
+    /// Everything else: outbox, webhook worker, forwarders, API.
     tasks: Vec<JoinHandle<()>>,
     writer: Option<std::thread::JoinHandle<()>>,
 }
@@ -81,38 +82,46 @@ impl Gateway {
         let metrics = Arc::new(Metrics::default());
         let conn = store::schema::open(&cfg.store.data_dir).context("opening the store")?;
         crate::forward::check(&cfg.forward)?;
-        let reader = Reader::open(&cfg.store.data_dir)?;
+        let unknown = cfg.alerts.unknown_rules();
+        anyhow::ensure!(
+            unknown.is_empty(),
+            "[alerts.rules] names unknown rule(s) {unknown:?}; known: {:?}",
+            crate::alerts::config::RULES
+        );
+        let owner_cfg = Arc::new(crate::owner::OwnerConfig {
+            alerts: cfg.alerts.clone(),
+            parking: cfg.parking.clone(),
+            ticks: crate::owner::TickSettings {
+                min_interval_ms: cfg.publish.min_interval_ms,
+                rollup_grace_ms: cfg.publish.rollup_grace.as_millis() as i64,
+                rollup_close_after_ms: cfg.publish.rollup_close_after.as_millis() as i64,
+            },
+        });
         let now = clock.now_ms();
-        let mut states: Vec<DistrictState> = districts
-            .into_iter()
-            .map(|d| DistrictState::new(Arc::new(d), now))
-            .collect();
-        let index: HashMap<String, usize> = states
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.district.id.clone(), i))
-            .collect();
-        // Rebuild the live state from the last day of readings (what is a duplicate is the
-        // store's business, whatever the age).
-        let replayed = reader.replay(now - 86_400_000, |r| {
-            if let Some(&di) = index.get(&r.district) {
-                let st = &mut states[di];
-                if let Some(dev) = st.district.device_idx(&r.device) {
-                    st.apply(dev, &r.reading);
-                }
-            }
-        })?;
+        // Each district as the store holds it, read on the blocking pool.
+        let dir = cfg.store.data_dir.clone();
+        let load_cfg = owner_cfg.clone();
+        let (reader, cores, replayed) =
+            tokio::task::spawn_blocking(move || load(&dir, districts, &load_cfg, now))
+                .await
+                .context("loading the districts from the store")??;
         metrics.replayed.store(replayed, Relaxed);
         if replayed > 0 {
             tracing::info!(readings = replayed, "live state rebuilt from the store");
         }
-        // Each district's state moves into its owner; the rest of the gateway holds a handle.
+        let index: HashMap<String, usize> = cores
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.state.district.id.clone(), i))
+            .collect();
+        // Each district moves into its owner; the rest of the gateway holds a handle.
         let mut owners = Vec::new();
-        let handles: Vec<DistrictHandle> = states
+        let handles: Vec<DistrictHandle> = cores
             .into_iter()
-            .map(|st| {
-                let model = st.district.clone();
-                let (owner, handle) = crate::owner::new(st);
+            .enumerate()
+            .map(|(di, core)| {
+                let model = core.state.district.clone();
+                let (owner, handle) = crate::owner::new(di, core);
                 owners.push(owner);
                 DistrictHandle {
                     id: model.id.as_str().into(),
@@ -122,30 +131,15 @@ impl Gateway {
                         .map(|d| Arc::from(d.id.as_str()))
                         .collect(),
                     owner: handle,
-                    active_alerts: Default::default(),
                     model,
                 }
             })
             .collect();
         let (live, _) = broadcast::channel(4096);
-        let unknown = cfg.alerts.unknown_rules();
-        anyhow::ensure!(
-            unknown.is_empty(),
-            "[alerts.rules] names unknown rule(s) {unknown:?}; known: {:?}",
-            crate::alerts::config::RULES
-        );
         let alert_db = Arc::new(
             crate::alerts::db::AlertDb::open(&cfg.store.data_dir)
                 .context("opening the alert tables")?,
         );
-        let (alert_actions, alert_actions_rx) = mpsc::channel(64);
-        let parking = crate::parking::Parking::open(
-            &cfg.parking,
-            &cfg.store.data_dir,
-            &handles.iter().map(|h| &*h.model).collect::<Vec<_>>(),
-            now,
-        )
-        .context("opening the reservation table")?;
         let shared = Arc::new(Shared {
             clock,
             districts: handles,
@@ -154,10 +148,7 @@ impl Gateway {
             reader,
             live,
             instance: cfg.instance.clone(),
-            alert_wake: Default::default(),
-            alert_actions,
             alert_db: alert_db.clone(),
-            parking,
             device_port: Default::default(),
         });
 
@@ -243,21 +234,15 @@ impl Gateway {
             port,
             &format!("{}-live", cfg.broker.client_id),
         )?;
-        let ticks = crate::owner::TickSettings {
-            min_interval_ms: cfg.publish.min_interval_ms,
-            rollup_grace_ms: cfg.publish.rollup_grace.as_millis() as i64,
-            rollup_close_after_ms: cfg.publish.rollup_close_after.as_millis() as i64,
-        };
-        let (outbox, snapshots) = mpsc::channel(1024);
+        let (outbox, outbox_rx) = mpsc::unbounded_channel();
         for (di, owner) in owners.into_iter().enumerate() {
-            owners_tasks.push(tokio::spawn(owner.run(
-                shared.clone(),
-                di,
-                ticks,
-                outbox.clone(),
-                store_tx.clone(),
-                shutdown_rx.clone(),
-            )));
+            let outlets = crate::owner::Outlets {
+                shared: shared.clone(),
+                outbox: outbox.clone(),
+                store: store_tx.clone(),
+            };
+            debug_assert_eq!(di, owners_tasks.len());
+            owners_tasks.push(tokio::spawn(owner.run(outlets, shutdown_rx.clone())));
         }
         drop(outbox);
         let settings = PublishSettings {
@@ -265,48 +250,22 @@ impl Gateway {
             rollup_retention_ms: cfg.store.rollup_retention.as_millis() as i64,
             last_will: cfg.broker.mode == BrokerMode::External,
         };
-        let parking_store = store_tx.clone();
+        let deliver_wake = Arc::new(tokio::sync::Notify::new());
+        tasks.push(tokio::spawn(crate::alerts::delivery::run(
+            alert_db,
+            store_tx.clone(),
+            deliver_wake.clone(),
+            metrics.clone(),
+            shutdown_rx.clone(),
+        )));
         tasks.push(tokio::spawn(crate::publish::run(
             shared.clone(),
             pub_opts,
             settings,
             store_tx,
-            snapshots,
+            outbox_rx,
             dl_rx,
-        )));
-        let alert_opts = crate::broker::client_options(
-            &cfg.broker,
-            &host,
-            port,
-            &format!("{}-alerts", cfg.broker.client_id),
-        )?;
-        let deliver_wake = Arc::new(tokio::sync::Notify::new());
-        let task = crate::alerts::task::AlertTask {
-            shared: shared.clone(),
-            cfg: cfg.alerts.clone(),
-            db: alert_db.clone(),
-            client: crate::publish::spawn_session(alert_opts, 1000),
-            actions: alert_actions_rx,
-            deliver_wake: deliver_wake.clone(),
-        };
-        tasks.push(tokio::spawn(task.run(shutdown_rx.clone())));
-        tasks.push(tokio::spawn(crate::alerts::delivery::run(
-            alert_db,
             deliver_wake,
-            metrics.clone(),
-            shutdown_rx.clone(),
-        )));
-        let parking_opts = crate::broker::client_options(
-            &cfg.broker,
-            &host,
-            port,
-            &format!("{}-parking", cfg.broker.client_id),
-        )?;
-        tasks.push(tokio::spawn(crate::parking::task::run(
-            shared.clone(),
-            parking_opts,
-            parking_store,
-            shutdown_rx.clone(),
         )));
         // Store-and-forward: one task per [[forward]] target, stopped with the others.
         tasks.extend(crate::forward::spawn(
@@ -385,4 +344,46 @@ impl Gateway {
         }
         tracing::info!("gateway stopped; store flushed");
     }
+}
+
+/// Every district as the store holds it: the live state replayed from the last day of
+/// readings (one pass over the store), the open alerts and the reservations; with the store
+/// reader and the number of readings replayed. Blocking.
+fn load(
+    dir: &std::path::Path,
+    districts: Vec<District>,
+    cfg: &Arc<OwnerConfig>,
+    now: i64,
+) -> anyhow::Result<(Reader, Vec<DistrictCore>, u64)> {
+    let reader = Reader::open(dir)?;
+    let mut states: Vec<DistrictState> = districts
+        .into_iter()
+        .map(|d| DistrictState::new(Arc::new(d), now))
+        .collect();
+    let index: HashMap<String, usize> = states
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.district.id.clone(), i))
+        .collect();
+    // What is a duplicate is the store's business, whatever the age.
+    let replayed = reader.replay(now - 86_400_000, |r| {
+        if let Some(&di) = index.get(&r.district) {
+            let st = &mut states[di];
+            if let Some(dev) = st.district.device_idx(&r.device) {
+                st.apply(dev, &r.reading);
+            }
+        }
+    })?;
+    let mut cores = Vec::with_capacity(states.len());
+    for st in states {
+        let (alerts, parking) =
+            crate::owner::load_desks(&reader, &st, cfg, now).with_context(|| {
+                format!(
+                    "loading district \"{}\"'s alerts and reservations",
+                    st.district.id
+                )
+            })?;
+        cores.push(DistrictCore::new(st, alerts, parking, cfg.clone()));
+    }
+    Ok((reader, cores, replayed))
 }

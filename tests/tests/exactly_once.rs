@@ -71,8 +71,9 @@ async fn wait_decided(gw: &gateway::Gateway, n: u64) {
     .await;
 }
 
-fn people(gw: &gateway::Gateway, zone: usize) -> u32 {
-    gw.shared.districts[0].state().zones[zone].people()
+async fn people(gw: &gateway::Gateway, zone: usize) -> u32 {
+    let d = gw.shared.districts[0].model.id.clone();
+    support::people(gw, &d, zone).await
 }
 
 fn line(seq: u64, ts: i64, ins: u32) -> String {
@@ -112,7 +113,7 @@ async fn a_device_resending_its_last_1000_readings_is_stored_once_and_counted_on
         "rejects: {rejects:?}"
     );
     assert_eq!(
-        people(&gw, 0),
+        people(&gw, 0).await,
         1_010,
         "each person entered once, whatever was resent"
     );
@@ -136,7 +137,7 @@ async fn a_copy_two_days_and_a_restart_later_is_a_duplicate_not_a_late_reading()
     device.publish(&t, first.clone()).await;
     wait_decided(&gw, 1).await;
     assert_eq!(decided(&gw).0, 1);
-    assert_eq!(people(&gw, 0), 3);
+    assert_eq!(people(&gw, 0).await, 3);
     device.close().await;
     gw.shutdown().await;
 
@@ -157,7 +158,7 @@ async fn a_copy_two_days_and_a_restart_later_is_a_duplicate_not_a_late_reading()
         "the new old reading is late: {rejects:?}"
     );
     assert_eq!(
-        people(&gw, 0),
+        people(&gw, 0).await,
         0,
         "neither the copy nor the late reading reached the live state"
     );

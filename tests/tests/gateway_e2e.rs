@@ -194,8 +194,10 @@ async fn readings_are_stored_once_and_rejects_are_dead_lettered() {
     assert_eq!(got, want);
 
     // Live state and retained topics, seen by a late subscriber (mosquitto_sub).
-    let h = gw.shared.district("mini").unwrap();
-    assert_eq!(h.state().zones[0].people() as i64, expected_west.max(0));
+    assert_eq!(
+        support::people(&gw, "mini", 0).await as i64,
+        expected_west.max(0)
+    );
     let api = gw.http_addr;
     wait_for("the live zone topic", || {
         let out = Command::new("mosquitto_sub")
@@ -253,8 +255,10 @@ async fn readings_are_stored_once_and_rejects_are_dead_lettered() {
 
     // A restart rebuilds the live state from the store, and a redelivery after it is still a duplicate.
     let gw = start(dir.path()).await;
-    let h = gw.shared.district("mini").unwrap();
-    assert_eq!(h.state().zones[0].people() as i64, expected_west.max(0));
+    assert_eq!(
+        support::people(&gw, "mini", 0).await as i64,
+        expected_west.max(0)
+    );
     assert_eq!(
         gw.shared
             .metrics

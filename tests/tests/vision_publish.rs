@@ -118,10 +118,13 @@ async fn the_gateway_takes_the_counter_for_a_counting_camera() {
         "{:?}",
         m.rejects()
     );
-    let h = gw.shared.district("mini").unwrap();
-    wait_for("the zone to take the counts", 20, || {
-        h.state().zones[0].people() as i64 == ins as i64 - outs as i64
-    })
+    support::wait_until(
+        Duration::from_secs(20),
+        "the zone to take the counts",
+        async || {
+            (support::people(&gw, "mini", 0).await as i64 == ins as i64 - outs as i64).then_some(())
+        },
+    )
     .await;
 }
 

@@ -1,5 +1,8 @@
-//! Alert history, operator audit trail and webhook deliveries, in the gateway's SQLite file
-//! (own connection; alerts are few, so they are written at once, each in its own transaction).
+//! Alert history, operator audit trail and webhook deliveries, in the gateway's store.
+//!
+//! Writes ([`record`], [`audit`], [`delivered`], [`failed`]) are SQL run as jobs of the
+//! store's one writer ([`crate::store::Write`]); reads go through [`AlertDb`], a read-only
+//! connection, called on the blocking pool.
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -49,62 +52,23 @@ pub struct Filter {
 }
 
 impl AlertDb {
-    /// Opens the tables in the store folder.
+    /// Opens the store in `dir` for reading the alert tables (created and migrated by the
+    /// store's schema before).
     pub fn open(dir: &Path) -> Result<Self, crate::store::StoreError> {
-        // Opened through the store's schema: the tables are defined and migrated there.
-        let conn = crate::store::schema::open(dir)?;
+        let conn = Connection::open_with_flags(
+            dir.join(crate::store::schema::FILE),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(AlertDb {
             conn: Mutex::new(conn),
         })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().expect("alert db lock")
-    }
-
-    /// Stores a transition and its webhook deliveries in one transaction; returns its sequence.
-    pub fn record(
-        &self,
-        district: &str,
-        m: &AlertMsg,
-        at: i64,
-        by: Option<&str>,
-        deliveries: &[(String, String, String, i64)],
-        wall_now: i64,
-    ) -> Result<i64, DbError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO alert_transition (district, alert, rule, subject, kind, severity, at, by, msg) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![district, m.id, m.rule, m.subject, m.transition, m.severity as u8, at, by, serde_json::to_string(m).unwrap_or_default()],
-        )?;
-        let seq = tx.last_insert_rowid();
-        for (webhook, url, body, expires) in deliveries {
-            tx.execute(
-                "INSERT INTO alert_delivery (alert, transition, webhook, url, body, created, expires, next_at, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, 'pending')",
-                params![m.id, seq, webhook, url, body, wall_now, expires],
-            )?;
-        }
-        tx.commit()?;
-        Ok(seq)
-    }
-
-    /// Records an operator action (accepted or refused) in the audit trail.
-    pub fn audit(
-        &self,
-        district: &str,
-        alert: &str,
-        action: &str,
-        who: &str,
-        note: &str,
-        at: i64,
-        outcome: &str,
-    ) -> Result<(), DbError> {
-        self.conn().execute(
-            "INSERT INTO alert_action (district, alert, action, who, note, at, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![district, alert, action, who, note, at, outcome],
-        )?;
-        Ok(())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Transitions of a district, newest first.
@@ -165,30 +129,6 @@ impl AlertDb {
         rows.collect()
     }
 
-    /// Marks a delivery done.
-    pub fn delivered(&self, id: i64, wall_now: i64) -> Result<(), DbError> {
-        self.conn().execute(
-            "UPDATE alert_delivery SET status = 'delivered', delivered_at = ?2, attempts = attempts + 1 WHERE id = ?1",
-            params![id, wall_now],
-        )?;
-        Ok(())
-    }
-
-    /// Records a failed attempt: retried at `next_at`, or expired.
-    pub fn failed(&self, id: i64, error: &str, next_at: Option<i64>) -> Result<(), DbError> {
-        match next_at {
-            Some(t) => self.conn().execute(
-                "UPDATE alert_delivery SET attempts = attempts + 1, last_error = ?2, next_at = ?3 WHERE id = ?1",
-                params![id, error, t],
-            )?,
-            None => self.conn().execute(
-                "UPDATE alert_delivery SET attempts = attempts + 1, last_error = ?2, status = 'expired' WHERE id = ?1",
-                params![id, error],
-            )?,
-        };
-        Ok(())
-    }
-
     /// Deliveries by status.
     pub fn delivery_counts(&self) -> Result<Vec<(String, i64)>, DbError> {
         let conn = self.conn();
@@ -199,19 +139,9 @@ impl AlertDb {
         rows.collect()
     }
 
-    /// The latest message of every alert whose latest transition is not `cleared`, for
-    /// restoring the open list after a restart.
+    /// The latest message of every open alert of `district` ([`last_open`]).
     pub fn last_open(&self, district: &str) -> Result<Vec<AlertMsg>, DbError> {
-        let conn = self.conn();
-        let mut st = conn.prepare_cached(
-            "SELECT t.msg FROM alert_transition t JOIN (SELECT alert, MAX(seq) AS s FROM alert_transition WHERE district = ?1 GROUP BY alert) l
-             ON t.seq = l.s WHERE t.kind != 'cleared' ORDER BY t.seq",
-        )?;
-        let rows = st.query_map(params![district], |r| r.get::<_, String>(0))?;
-        Ok(rows
-            .filter_map(|r| r.ok())
-            .filter_map(|s| serde_json::from_str(&s).ok())
-            .collect())
+        last_open(&self.conn(), district)
     }
 
     /// The id of any alert of `district` (to tell unknown ids from closed ones).
@@ -226,4 +156,93 @@ impl AlertDb {
             .optional()?
             .is_some())
     }
+}
+
+/// A webhook delivery to queue with a transition: (webhook name, URL, body, expires wall ms).
+pub type NewDelivery = (String, String, String, i64);
+
+/// Stores a transition and its webhook deliveries; returns its sequence.
+pub fn record(
+    conn: &Connection,
+    district: &str,
+    m: &AlertMsg,
+    at: i64,
+    by: Option<&str>,
+    deliveries: &[NewDelivery],
+    wall_now: i64,
+) -> Result<i64, DbError> {
+    conn.prepare_cached(
+        "INSERT INTO alert_transition (district, alert, rule, subject, kind, severity, at, by, msg) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![district, m.id, m.rule, m.subject, m.transition, m.severity as u8, at, by, serde_json::to_string(m).unwrap_or_default()])?;
+    let seq = conn.last_insert_rowid();
+    let mut ins = conn.prepare_cached(
+        "INSERT INTO alert_delivery (alert, transition, webhook, url, body, created, expires, next_at, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, 'pending')",
+    )?;
+    for (webhook, url, body, expires) in deliveries {
+        ins.execute(params![m.id, seq, webhook, url, body, wall_now, expires])?;
+    }
+    Ok(seq)
+}
+
+/// Records an operator action (accepted or refused) in the audit trail.
+#[allow(clippy::too_many_arguments)]
+pub fn audit(
+    conn: &Connection,
+    district: &str,
+    alert: &str,
+    action: &str,
+    who: &str,
+    note: &str,
+    at: i64,
+    outcome: &str,
+) -> Result<(), DbError> {
+    conn.prepare_cached(
+        "INSERT INTO alert_action (district, alert, action, who, note, at, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![district, alert, action, who, note, at, outcome])?;
+    Ok(())
+}
+
+/// Marks a delivery done.
+pub fn delivered(conn: &Connection, id: i64, wall_now: i64) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE alert_delivery SET status = 'delivered', delivered_at = ?2, attempts = attempts + 1 WHERE id = ?1",
+        params![id, wall_now],
+    )?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried at `next_at`, or expired.
+pub fn failed(
+    conn: &Connection,
+    id: i64,
+    error: &str,
+    next_at: Option<i64>,
+) -> Result<(), DbError> {
+    match next_at {
+        Some(t) => conn.execute(
+            "UPDATE alert_delivery SET attempts = attempts + 1, last_error = ?2, next_at = ?3 WHERE id = ?1",
+            params![id, error, t],
+        )?,
+        None => conn.execute(
+            "UPDATE alert_delivery SET attempts = attempts + 1, last_error = ?2, status = 'expired' WHERE id = ?1",
+            params![id, error],
+        )?,
+    };
+    Ok(())
+}
+
+/// The latest message of every alert of `district` whose latest transition is not
+/// `cleared`, oldest first (the open list after a restart).
+pub fn last_open(conn: &Connection, district: &str) -> Result<Vec<AlertMsg>, DbError> {
+    let mut st = conn.prepare_cached(
+        "SELECT t.msg FROM alert_transition t JOIN (SELECT alert, MAX(seq) AS s FROM alert_transition WHERE district = ?1 GROUP BY alert) l
+         ON t.seq = l.s WHERE t.kind != 'cleared' ORDER BY t.seq",
+    )?;
+    let rows = st.query_map(params![district], |r| r.get::<_, String>(0))?;
+    Ok(rows
+        .filter_map(|r| r.ok())
+        .filter_map(|s| serde_json::from_str(&s).ok())
+        .collect())
 }

@@ -1,6 +1,7 @@
-//! Webhook delivery: a worker sends what the alert task queued (persisted in SQLite, so it
-//! survives a kill -9), retrying with capped exponential backoff and jitter until delivered
-//! or expired, and records each attempt.
+//! Webhook delivery: a worker sends what the district owners queued with their alert
+//! transitions (persisted in the store, so it survives a kill -9), retrying with capped
+//! exponential backoff and jitter until delivered or expired, and records each attempt
+//! through the store's writer. Reads run on the blocking pool.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 use super::db::AlertDb;
+use crate::store::StoreTx;
 
 /// Backoff after `attempts` failures: 1 s doubling to 5 min, with ±20 % jitter from `salt`.
 pub fn backoff_ms(attempts: u32, salt: u64) -> i64 {
@@ -25,6 +27,7 @@ fn wall_ms() -> i64 {
 /// Runs the delivery worker until `shutdown`.
 pub async fn run(
     db: Arc<AlertDb>,
+    store: StoreTx,
     wake: Arc<Notify>,
     metrics: Arc<crate::metrics::Metrics>,
     mut shutdown: watch::Receiver<bool>,
@@ -34,11 +37,19 @@ pub async fn run(
         .build()
         .expect("http client");
     loop {
-        let due = db.due(wall_ms(), 50).unwrap_or_default();
+        let reading = db.clone();
+        let due = tokio::task::spawn_blocking(move || reading.due(wall_ms(), 50))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
         for d in &due {
             let now = wall_ms();
+            let id = d.id;
             if now > d.expires {
-                let _ = db.failed(d.id, "expired", None);
+                let _ = store
+                    .write(move |c| super::db::failed(c, id, "expired", None))
+                    .await;
                 continue;
             }
             let result = client
@@ -60,7 +71,7 @@ pub async fn run(
                     metrics
                         .webhooks_delivered
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let _ = db.delivered(d.id, now);
+                    let _ = store.write(move |c| super::db::delivered(c, id, now)).await;
                 }
                 Err(e) => {
                     metrics
@@ -68,7 +79,10 @@ pub async fn run(
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let next = now + backoff_ms(d.attempts, d.id as u64);
                     tracing::warn!(webhook = %d.webhook, attempt = d.attempts + 1, error = %e, "webhook delivery failed; will retry");
-                    let _ = db.failed(d.id, &e, (next <= d.expires).then_some(next));
+                    let retry = (next <= d.expires).then_some(next);
+                    let _ = store
+                        .write(move |c| super::db::failed(c, id, &e, retry))
+                        .await;
                 }
             }
         }

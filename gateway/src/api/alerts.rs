@@ -11,7 +11,9 @@ use serde_json::{json, Value};
 
 use super::{not_found, ApiError};
 use crate::alerts::db::Filter;
-use crate::alerts::task::{Action, ActionRequest};
+use crate::alerts::desk::Action;
+use crate::alerts::ActionError;
+use crate::owner::Refused;
 use crate::shared::Shared;
 
 /// Query of `GET /api/v1/districts/{d}/alerts`.
@@ -155,34 +157,24 @@ async fn act(
     action: Action,
     body: ActionBody,
 ) -> Result<Json<Value>, ApiError> {
-    let district = district_index(&s, &d)?;
+    let h = super::district(&s, &d)?;
     if body.who.trim().is_empty() {
         return Err(ApiError(
             StatusCode::BAD_REQUEST,
             "`who` is required: the audit trail names who acted".into(),
         ));
     }
-    let (reply, rx) = tokio::sync::oneshot::channel();
-    s.alert_actions
-        .send(ActionRequest {
-            district,
-            id,
-            action,
-            who: body.who,
-            note: body.note,
-            reply,
-        })
-        .await
-        .map_err(|_| {
-            ApiError(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the alert task is not running".into(),
-            )
-        })?;
-    match rx.await.map_err(internal)? {
+    match h.owner.act(action, id, body.who, body.note).await {
         Ok(msg) => Ok(Json(serde_json::to_value(msg).unwrap_or(Value::Null))),
-        Err(e) if e.starts_with("no open alert") => Err(ApiError(StatusCode::NOT_FOUND, e)),
-        Err(e) => Err(ApiError(StatusCode::CONFLICT, e)),
+        Err(e) => {
+            let code = match &e {
+                Refused::Refused(ActionError::NotFound(_)) => StatusCode::NOT_FOUND,
+                Refused::Refused(_) => StatusCode::CONFLICT,
+                Refused::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                Refused::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            Err(ApiError(code, e.to_string()))
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Live state endpoints.
+//! Live state endpoints: each asks the district's owner, which answers from its state between
+//! two steps.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -7,15 +8,10 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{not_found, ApiError};
+use super::{ask, district, not_found, ApiError};
 use crate::shared::{DistrictHandle, Shared};
 
 type Api = Result<Json<Value>, ApiError>;
-
-fn district<'a>(s: &'a Shared, d: &str) -> Result<&'a DistrictHandle, ApiError> {
-    s.district(d)
-        .ok_or_else(|| not_found(format!("district \"{d}\" is not served here")))
-}
 
 fn to_json<T: serde::Serialize>(v: T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
@@ -32,21 +28,18 @@ pub async fn districts(State(s): State<Arc<Shared>>) -> Json<Value> {
 
 pub async fn summary(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
     let h = district(&s, &d)?;
-    Ok(Json(to_json(
-        h.state()
-            .summary(s.clock.now_ms(), h.active_alerts.load(Relaxed)),
-    )))
+    Ok(Json(ask(h, |c, now| to_json(c.summary(now))).await?))
 }
 
 pub async fn zones(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
     let h = district(&s, &d)?;
-    let now = s.clock.now_ms();
-    let st = h.state();
-    Ok(Json(Value::Array(
-        (0..h.model.zones.len())
-            .map(|z| to_json(st.zone_live(z, now)))
-            .collect(),
-    )))
+    let zones = ask(h, |c, now| {
+        (0..c.state.district.zones.len())
+            .map(|z| to_json(c.state.zone_live(z, now)))
+            .collect()
+    })
+    .await?;
+    Ok(Json(Value::Array(zones)))
 }
 
 pub async fn zone(State(s): State<Arc<Shared>>, Path((d, zone)): Path<(String, String)>) -> Api {
@@ -55,44 +48,43 @@ pub async fn zone(State(s): State<Arc<Shared>>, Path((d, zone)): Path<(String, S
         .model
         .zone_idx(&zone)
         .ok_or_else(|| not_found(format!("zone \"{zone}\" is not in district \"{d}\"")))?;
-    Ok(Json(to_json(h.state().zone_live(z, s.clock.now_ms()))))
+    Ok(Json(
+        ask(h, move |c, now| to_json(c.state.zone_live(z, now))).await?,
+    ))
 }
 
 pub async fn lots(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
     let h = district(&s, &d)?;
-    let now = s.clock.now_ms();
-    let st = h.state();
-    Ok(Json(Value::Array(
-        (0..h.model.lots.len())
-            .map(|l| to_json(s.parking.lot_live(s.index[&d], &st, l, now)))
-            .collect(),
-    )))
+    let lots = ask(h, |c, now| {
+        (0..c.state.district.lots.len())
+            .map(|l| to_json(c.lot_live(l, now)))
+            .collect()
+    })
+    .await?;
+    Ok(Json(Value::Array(lots)))
 }
 
-fn lot_idx(h: &DistrictHandle, d: &str, lot: &str) -> Result<usize, ApiError> {
-    h.model
-        .lot_idx(lot)
-        .ok_or_else(|| not_found(format!("lot \"{lot}\" is not in district \"{d}\"")))
+fn lot_idx(h: &DistrictHandle, lot: &str) -> Result<usize, ApiError> {
+    h.model.lot_idx(lot).ok_or_else(|| {
+        not_found(format!(
+            "lot \"{lot}\" is not in district \"{}\"",
+            h.model.id
+        ))
+    })
 }
 
 pub async fn lot(State(s): State<Arc<Shared>>, Path((d, lot)): Path<(String, String)>) -> Api {
     let h = district(&s, &d)?;
-    let l = lot_idx(h, &d, &lot)?;
-    let st = h.state();
-    Ok(Json(to_json(s.parking.lot_live(
-        s.index[&d],
-        &st,
-        l,
-        s.clock.now_ms(),
-    ))))
+    let l = lot_idx(h, &lot)?;
+    Ok(Json(
+        ask(h, move |c, now| to_json(c.lot_live(l, now))).await?,
+    ))
 }
 
 pub async fn bays(State(s): State<Arc<Shared>>, Path((d, lot)): Path<(String, String)>) -> Api {
     let h = district(&s, &d)?;
-    let l = lot_idx(h, &d, &lot)?;
-    let states = s
-        .parking
-        .bays_live(s.index[&d], &h.state(), l, s.clock.now_ms());
+    let l = lot_idx(h, &lot)?;
+    let states = ask(h, move |c, now| c.bays_live(l, now)).await?;
     let bays: Vec<Value> = h.model.lots[l]
         .bays
         .iter()
@@ -106,25 +98,27 @@ pub async fn bays(State(s): State<Arc<Shared>>, Path((d, lot)): Path<(String, St
 
 pub async fn air(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
     let h = district(&s, &d)?;
-    let st = h.state();
-    let mut devs: Vec<usize> = st.monitors.keys().copied().collect();
-    devs.sort_unstable();
-    Ok(Json(Value::Array(
+    let air = ask(h, |c, _| {
+        let mut devs: Vec<usize> = c.state.monitors.keys().copied().collect();
+        devs.sort_unstable();
         devs.into_iter()
-            .filter_map(|dev| st.air_live(dev))
+            .filter_map(|dev| c.state.air_live(dev))
             .map(to_json)
-            .collect(),
-    )))
+            .collect()
+    })
+    .await?;
+    Ok(Json(Value::Array(air)))
 }
 
 pub async fn energy(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
     let h = district(&s, &d)?;
-    let st = h.state();
-    Ok(Json(Value::Array(
-        (0..h.model.buildings.len())
-            .map(|b| to_json(st.energy_live(b)))
-            .collect(),
-    )))
+    let energy = ask(h, |c, _| {
+        (0..c.state.district.buildings.len())
+            .map(|b| to_json(c.state.energy_live(b)))
+            .collect()
+    })
+    .await?;
+    Ok(Json(Value::Array(energy)))
 }
 
 pub async fn healthz(State(s): State<Arc<Shared>>) -> Json<Value> {
@@ -144,14 +138,19 @@ pub async fn healthz(State(s): State<Arc<Shared>>) -> Json<Value> {
 }
 
 pub async fn metrics(State(s): State<Arc<Shared>>) -> String {
-    let now = s.clock.now_ms();
     let mut extra = String::from("# HELP district_devices_offline Devices offline now.\n# TYPE district_devices_offline gauge\n");
     for h in &s.districts {
-        let n = h.state().offline_devices(now).len();
-        extra.push_str(&format!(
-            "district_devices_offline{{district=\"{}\"}} {n}\n",
-            h.model.id
-        ));
+        // A stopping district is left out rather than reported as zero.
+        if let Some(n) = h
+            .owner
+            .ask(|c, now| c.state.offline_devices(now).len())
+            .await
+        {
+            extra.push_str(&format!(
+                "district_devices_offline{{district=\"{}\"}} {n}\n",
+                h.model.id
+            ));
+        }
     }
     extra.push_str(&crate::forward::metrics::render_for(&s));
     s.metrics.render(&extra)

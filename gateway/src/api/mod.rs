@@ -38,7 +38,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 
-use crate::shared::Shared;
+use crate::owner::DistrictCore;
+use crate::shared::{DistrictHandle, Shared};
 
 /// An API error: a status and a message, as JSON `{"error": ...}`.
 #[derive(Debug)]
@@ -53,6 +54,28 @@ impl IntoResponse for ApiError {
 /// 404 with a message.
 pub fn not_found(what: impl Into<String>) -> ApiError {
     ApiError(StatusCode::NOT_FOUND, what.into())
+}
+
+/// 503 with a message.
+pub fn unavailable(what: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::SERVICE_UNAVAILABLE, what.into())
+}
+
+/// District `d`'s handle (404 if it is not served here).
+pub fn district<'a>(s: &'a Shared, d: &str) -> Result<&'a DistrictHandle, ApiError> {
+    s.district(d)
+        .ok_or_else(|| not_found(format!("district \"{d}\" is not served here")))
+}
+
+/// Asks district `h`'s owner (503 once it has stopped: the gateway is shutting down).
+pub async fn ask<T: Send + 'static>(
+    h: &DistrictHandle,
+    f: impl FnOnce(&DistrictCore, i64) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    h.owner
+        .ask(f)
+        .await
+        .ok_or_else(|| unavailable(format!("district \"{}\" is stopping", h.model.id)))
 }
 
 /// The API's router.

@@ -1,5 +1,7 @@
 //! Parking guidance endpoints: sign frames, free spaces now, nearest lots with free spaces,
-//! reservations, and the FIWARE NGSI-LD view.
+//! reservations, and the FIWARE NGSI-LD view. Each asks the district's owner, which holds
+//! the reservation book and the sign board; bookings and cancellations are answered once
+//! stored.
 
 use std::sync::Arc;
 
@@ -11,19 +13,13 @@ use geo::{Centroid, Distance, Geodesic, Point};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{not_found, ApiError};
-use crate::parking::reservation::{BookError, Request};
+use super::{ask, district, not_found, ApiError};
+use crate::owner::Refused;
+use crate::parking::desk::ReserveError;
+use crate::parking::reservation::BookError;
 use crate::shared::{DistrictHandle, Shared};
 
 type Api = Result<Json<Value>, ApiError>;
-
-fn district<'a>(s: &'a Shared, d: &str) -> Result<(usize, &'a DistrictHandle), ApiError> {
-    let di = *s
-        .index
-        .get(d)
-        .ok_or_else(|| not_found(format!("district \"{d}\" is not served here")))?;
-    Ok((di, &s.districts[di]))
-}
 
 fn lot_idx(h: &DistrictHandle, lot: &str) -> Result<usize, ApiError> {
     h.model.lot_idx(lot).ok_or_else(|| {
@@ -40,21 +36,21 @@ fn bad(msg: impl Into<String>) -> ApiError {
 
 /// `GET …/signs`: the latest frame of every sign (null until the first is computed).
 pub async fn signs(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
-    let (di, _) = district(&s, &d)?;
-    let frames = s.parking.district(di).frames.clone();
-    Ok(Json(serde_json::to_value(frames).unwrap_or(Value::Null)))
+    let h = district(&s, &d)?;
+    let frames = ask(h, |c, _| serde_json::to_value(&c.parking.frames)).await?;
+    Ok(Json(frames.unwrap_or(Value::Null)))
 }
 
 /// `GET …/signs/{sign}`.
 pub async fn sign(State(s): State<Arc<Shared>>, Path((d, sign)): Path<(String, String)>) -> Api {
-    let (di, h) = district(&s, &d)?;
+    let h = district(&s, &d)?;
     let i = h
         .model
         .signs
         .iter()
         .position(|x| x.id == sign)
         .ok_or_else(|| not_found(format!("sign \"{sign}\" is not in district \"{d}\"")))?;
-    let frame = s.parking.district(di).frames[i].clone();
+    let frame = ask(h, move |c, _| c.parking.frames[i].clone()).await?;
     frame
         .map(|f| Json(serde_json::to_value(f).unwrap_or(Value::Null)))
         .ok_or_else(|| {
@@ -67,19 +63,20 @@ pub async fn sign(State(s): State<Arc<Shared>>, Path((d, sign)): Path<(String, S
 
 /// `GET …/parking/free`: free spaces (reservations taken off) per lot and level now.
 pub async fn free(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
-    let (di, h) = district(&s, &d)?;
-    let now = s.clock.now_ms();
-    let st = h.state();
-    let lots: Vec<Value> = (0..h.model.lots.len())
-        .map(|l| {
-            let live = s.parking.lot_live(di, &st, l, now);
-            json!({
-                "lot": live.lot, "name": h.model.lots[l].names, "status": live.status,
-                "free": live.free, "reserved": live.reserved, "total": live.total, "ts": live.ts,
-                "levels": live.levels,
+    let h = district(&s, &d)?;
+    let lots = ask(h, |c, now| {
+        (0..c.state.district.lots.len())
+            .map(|l| {
+                let live = c.lot_live(l, now);
+                json!({
+                    "lot": live.lot, "name": c.state.district.lots[l].names, "status": live.status,
+                    "free": live.free, "reserved": live.reserved, "total": live.total, "ts": live.ts,
+                    "levels": live.levels,
+                })
             })
-        })
-        .collect();
+            .collect()
+    })
+    .await?;
     Ok(Json(Value::Array(lots)))
 }
 
@@ -103,17 +100,20 @@ pub async fn nearest(
             "lon must be in -180..180 and lat in -90..90 (degrees, WGS 84)",
         ));
     }
-    let (di, h) = district(&s, &d)?;
-    let now = s.clock.now_ms();
+    let h = district(&s, &d)?;
     let here = Point::new(q.lon, q.lat);
+    let lives = ask(h, |c, now| {
+        (0..c.state.district.lots.len())
+            .map(|l| c.lot_live(l, now))
+            .collect::<Vec<_>>()
+    })
+    .await?;
     let mut found: Vec<(f64, Value)> = {
-        let st = h.state();
         h.model
             .lots
             .iter()
-            .enumerate()
-            .filter_map(|(l, lot)| {
-                let live = s.parking.lot_live(di, &st, l, now);
+            .zip(lives)
+            .filter_map(|(lot, live)| {
                 if live.status != LotStatus::Open || live.free == 0 {
                     return None;
                 }
@@ -159,13 +159,18 @@ fn time_of(v: &Value, name: &str) -> Result<i64, ApiError> {
     }
 }
 
-fn book_error(e: BookError) -> ApiError {
-    let code = match e {
-        BookError::OverBooked { .. } | BookError::NoFreeSpace(_) | BookError::Ended(..) => {
-            StatusCode::CONFLICT
-        }
-        BookError::NotFound(_) => StatusCode::NOT_FOUND,
-        BookError::BadWindow(_) => StatusCode::BAD_REQUEST,
+fn book_error(e: Refused<ReserveError>) -> ApiError {
+    let code = match &e {
+        Refused::Refused(ReserveError::Closed(_)) => StatusCode::CONFLICT,
+        Refused::Refused(ReserveError::Book(b)) => match b {
+            BookError::OverBooked { .. } | BookError::NoFreeSpace(_) | BookError::Ended(..) => {
+                StatusCode::CONFLICT
+            }
+            BookError::NotFound(_) => StatusCode::NOT_FOUND,
+            BookError::BadWindow(_) => StatusCode::BAD_REQUEST,
+        },
+        Refused::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Refused::Stopped => StatusCode::SERVICE_UNAVAILABLE,
     };
     ApiError(code, e.to_string())
 }
@@ -177,44 +182,14 @@ pub async fn reserve(
     Path((d, lot)): Path<(String, String)>,
     Json(body): Json<NewReservation>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (di, h) = district(&s, &d)?;
+    let h = district(&s, &d)?;
     let l = lot_idx(h, &lot)?;
-    let (from_ms, to_ms) = (time_of(&body.from, "from")?, time_of(&body.to, "to")?);
-    let now = s.clock.now_ms();
-    // A booking for now needs a space free now (before reservations); one for later does not.
-    let free_now = h.state().lot_live(l, now).free;
-    if s.parking.closed(&lot) {
-        return Err(ApiError(
-            StatusCode::CONFLICT,
-            format!("lot \"{lot}\" is closed"),
-        ));
-    }
-    let limit = s.parking.cfg.limit(h.model.lots[l].capacity);
-    let r = {
-        let mut dp = s.parking.district(di);
-        dp.book
-            .reserve(
-                Request {
-                    lot: lot.clone(),
-                    plate: body.plate,
-                    from_ms,
-                    to_ms,
-                },
-                limit,
-                free_now,
-                now,
-            )
-            .map_err(book_error)?
-    };
-    s.parking
-        .db
-        .save(&d, std::slice::from_ref(&r))
-        .map_err(|e| {
-            ApiError(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("saving the reservation: {e}"),
-            )
-        })?;
+    let window = (time_of(&body.from, "from")?, time_of(&body.to, "to")?);
+    let r = h
+        .owner
+        .reserve(l, body.plate, window)
+        .await
+        .map_err(book_error)?;
     Ok((StatusCode::CREATED, Json(reservation_json(&r))))
 }
 
@@ -229,17 +204,19 @@ fn reservation_json(r: &crate::parking::reservation::Reservation) -> Value {
 
 /// `GET …/lots/{lot}/reservations`: the lot's reservations of the last day and to come.
 pub async fn list(State(s): State<Arc<Shared>>, Path((d, lot)): Path<(String, String)>) -> Api {
-    let (di, h) = district(&s, &d)?;
+    let h = district(&s, &d)?;
     lot_idx(h, &lot)?;
-    let dp = s.parking.district(di);
-    Ok(Json(Value::Array(
-        dp.book
+    let items = ask(h, move |c, _| {
+        c.parking
+            .book
             .items()
             .iter()
             .filter(|r| r.lot == lot)
             .map(reservation_json)
-            .collect(),
-    )))
+            .collect()
+    })
+    .await?;
+    Ok(Json(Value::Array(items)))
 }
 
 /// `DELETE …/lots/{lot}/reservations/{id}`: cancels.
@@ -247,36 +224,17 @@ pub async fn cancel(
     State(s): State<Arc<Shared>>,
     Path((d, lot, id)): Path<(String, String, String)>,
 ) -> Api {
-    let (di, h) = district(&s, &d)?;
+    let h = district(&s, &d)?;
     lot_idx(h, &lot)?;
-    let now = s.clock.now_ms();
-    let r = {
-        let mut dp = s.parking.district(di);
-        if dp.book.get(&id).is_none_or(|r| r.lot != lot) {
-            return Err(not_found(format!(
-                "no reservation \"{id}\" in lot \"{lot}\""
-            )));
-        }
-        dp.book.cancel(&id, now).map_err(book_error)?
-    };
-    s.parking
-        .db
-        .save(&d, std::slice::from_ref(&r))
-        .map_err(|e| {
-            ApiError(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("saving the reservation: {e}"),
-            )
-        })?;
+    let r = h.owner.cancel(lot, id).await.map_err(book_error)?;
     Ok(Json(reservation_json(&r)))
 }
 
 /// `GET …/lots/{lot}/ngsi-ld`: FIWARE `OffStreetParking`, NGSI-LD normalized.
 pub async fn lot_ngsi(State(s): State<Arc<Shared>>, Path((d, lot)): Path<(String, String)>) -> Api {
-    let (di, h) = district(&s, &d)?;
+    let h = district(&s, &d)?;
     let l = lot_idx(h, &lot)?;
-    let now = s.clock.now_ms();
-    let live = s.parking.lot_live(di, &h.state(), l, now);
+    let live = ask(h, move |c, now| c.lot_live(l, now)).await?;
     Ok(Json(crate::parking::fiware::off_street_parking(
         &h.model, l, &live,
     )))
@@ -287,10 +245,9 @@ pub async fn bays_ngsi(
     State(s): State<Arc<Shared>>,
     Path((d, lot)): Path<(String, String)>,
 ) -> Api {
-    let (di, h) = district(&s, &d)?;
+    let h = district(&s, &d)?;
     let l = lot_idx(h, &lot)?;
-    let now = s.clock.now_ms();
-    let bays = s.parking.bays_live(di, &h.state(), l, now);
+    let bays = ask(h, move |c, now| c.bays_live(l, now)).await?;
     Ok(Json(crate::parking::fiware::parking_spots(
         &h.model, l, &bays,
     )))
@@ -298,7 +255,7 @@ pub async fn bays_ngsi(
 
 /// `GET …/parking/forecast`: expected free spaces per lot in 15, 30 and 60 minutes.
 pub async fn forecast(State(s): State<Arc<Shared>>, Path(d): Path<String>) -> Api {
-    let (di, _) = district(&s, &d)?;
-    let f = s.parking.district(di).forecasts.clone();
+    let h = district(&s, &d)?;
+    let f = ask(h, |c, _| c.parking.forecasts.clone()).await?;
     Ok(Json(Value::Array(f.into_iter().flatten().collect())))
 }

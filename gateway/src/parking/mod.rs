@@ -4,32 +4,28 @@
 //!   plain-text LED rendering).
 //! - [`reservation`]: the reservation book (pure); [`db`] keeps it across restarts.
 //! - [`overlay`]: reservations layered on the pure live state (lot `reserved`, `R` bays).
-//! - [`forecast`]: free spaces in 15/30/60 min (same weekday, adjusted by today).
+//! - [`forecast`]: free spaces in 15/30/60 min (same weekday, adjusted by today);
+//!   [`outlook`] computes it for a district's lots from the stored rollups.
 //! - [`flow`]: dwell time, turnover per bay, occupancy share, as minute rollups.
 //! - [`fiware`]: NGSI-LD `OffStreetParking` and `ParkingSpot`.
-//! - [`task`]: the task that expires and uses reservations and publishes sign frames.
-//!
-//! Lock order: a district's live state before its parking state, never the other way round.
+//! - [`desk`]: a district's book, board and flow, held by the district's owner
+//!   ([`crate::owner`]), which ticks it and answers the API's reservation requests.
 
 pub mod db;
+pub mod desk;
 pub mod fiware;
 pub mod flow;
 pub mod forecast;
+pub mod outlook;
 pub mod overlay;
 pub mod reservation;
 pub mod sign;
-pub mod task;
 
-use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use district::contract::sign::SignFrame;
-use district::District;
 use serde::Deserialize;
 
-use self::reservation::Book;
-use self::sign::{Board, SignSettings};
+use self::sign::SignSettings;
 
 /// `[parking]` in the gateway configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -78,106 +74,14 @@ impl ParkingConfig {
         }
     }
 
+    /// True if the operator closed `lot`.
+    pub fn closed(&self, lot: &str) -> bool {
+        self.closed_lots.iter().any(|l| l == lot)
+    }
+
     /// How many reservations of a lot of `capacity` may hold at once.
     pub fn limit(&self, capacity: u32) -> u32 {
         ((capacity as f64 * self.reservable_share).floor() as u32).max(1)
-    }
-}
-
-/// Parking state of one district.
-#[derive(Debug)]
-pub struct DistrictParking {
-    /// Reservations.
-    pub book: Book,
-    /// Sign hysteresis and rate limits.
-    pub board: Board,
-    /// The latest frame sent for each sign.
-    pub frames: Vec<Option<SignFrame>>,
-    /// The latest forecast of each lot (`live/forecast/{lot}` payloads; None while stale).
-    pub forecasts: Vec<Option<serde_json::Value>>,
-}
-
-/// Parking state of every district (shared; one lock per district).
-#[derive(Debug)]
-pub struct Parking {
-    /// Configuration.
-    pub cfg: ParkingConfig,
-    /// Reservations table.
-    pub db: db::ReservationDb,
-    districts: Vec<Mutex<DistrictParking>>,
-}
-
-impl Parking {
-    /// Opens the reservation table and loads each district's book.
-    pub fn open(
-        cfg: &ParkingConfig,
-        dir: &Path,
-        districts: &[&District],
-        now_ms: i64,
-    ) -> anyhow::Result<Self> {
-        let db = db::ReservationDb::open(dir)?;
-        let mut ds = Vec::new();
-        for d in districts {
-            let items = db.load(&d.id, now_ms - 86_400_000)?;
-            ds.push(Mutex::new(DistrictParking {
-                book: Book::from_items(items),
-                board: Board::new(d.lots.len(), d.signs.len(), cfg.sign_settings()),
-                frames: vec![None; d.signs.len()],
-                forecasts: vec![None; d.lots.len()],
-            }));
-        }
-        Ok(Parking {
-            cfg: cfg.clone(),
-            db,
-            districts: ds,
-        })
-    }
-
-    /// Locks district `di`'s parking state (take the live state's lock first, if both).
-    pub fn district(&self, di: usize) -> MutexGuard<'_, DistrictParking> {
-        self.districts[di].lock().expect("parking lock")
-    }
-
-    /// True if the operator closed `lot`.
-    pub fn closed(&self, lot: &str) -> bool {
-        self.cfg.closed_lots.iter().any(|l| l == lot)
-    }
-}
-
-impl Parking {
-    /// Reservations of `lot` holding at `now` in district `di`.
-    pub fn held(&self, di: usize, lot: &str, now: i64) -> u32 {
-        self.district(di).book.held(lot, now)
-    }
-
-    /// `live/bays/{lot}` with reserved bays as `R`. `st` is the district's locked live state.
-    pub fn bays_live(
-        &self,
-        di: usize,
-        st: &crate::state::DistrictState,
-        l: usize,
-        now: i64,
-    ) -> district::contract::live::BaysLive {
-        let mut b = st.bays_live(l);
-        overlay::bays(&mut b, self.held(di, &st.district.lots[l].id, now));
-        b
-    }
-
-    /// `live/lots/{lot}` with reservations taken off and closed lots marked.
-    pub fn lot_live(
-        &self,
-        di: usize,
-        st: &crate::state::DistrictState,
-        l: usize,
-        now: i64,
-    ) -> district::contract::live::LotLive {
-        let model = &st.district.lots[l];
-        let held = self.held(di, &model.id, now);
-        let mut live = st.lot_live(l, now);
-        let mut bays = st.bays_live(l);
-        overlay::bays(&mut bays, held);
-        overlay::lot(&mut live, model, Some(&bays), held, self.closed(&model.id));
-        live
     }
 }
 

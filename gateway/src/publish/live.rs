@@ -1,23 +1,61 @@
-//! The outbox: the one place where the gateway's live messages leave it. The district owners
-//! ([`crate::owner`]) hand it the snapshots that changed on each of their ticks; it publishes
-//! those whose payload differs from the last one sent (retained, QoS 1, over the gateway's
-//! own MQTT session) and streams the same to WebSocket clients; dead letters go the same way,
+//! The outbox: the one place where the gateway's messages leave it. The district owners
+//! ([`crate::owner`]) hand it what their steps made ([`Out`]):
+//! - retained topics (live snapshots, sign frames, forecasts): published when their payload
+//!   differs from the last one sent (retained, QoS 1, over the gateway's own MQTT session);
+//! - alert transitions: published (QoS 1, not retained) once the store has committed them,
+//!   with the open list (`alerts/active`, retained); the webhook worker is woken for their
+//!   deliveries, and an operator's action is answered.
+//!
+//! Everything published is streamed to WebSocket clients too; dead letters go the same way,
 //! not retained. It also publishes the gateway's status (`online`, and `offline` once every
 //! owner has made its last tick) and asks the store to prune on a timer.
+//!
+//! A transition the store could not take is published all the same (a fire must reach the
+//! fire team on a full disk too), counted as a store error, and an operator who caused it is
+//! told.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
+use district::contract::alert::{ActiveAlerts, AlertMsg};
 use district::contract::live::GatewayStatus;
 use district::contract::time::format_millis;
 use district::contract::{topic, CONTRACT_VERSION};
 use rumqttc::{AsyncClient, LastWill, MqttOptions, QoS};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot, Notify};
 
+use crate::alerts::ActionError;
+use crate::owner::Refused;
 use crate::shared::{LiveUpdate, Shared};
-use crate::store::{StoreMsg, StoreTx};
+use crate::store::{StoreMsg, StoreTx, WriteError};
+
+/// What an owner hands the outbox.
+#[derive(Debug)]
+pub enum Out {
+    /// Retained topics and their payloads (live snapshots, sign frames, forecasts).
+    Retained(Vec<(String, String)>),
+    /// Alert transitions of one district.
+    Alerts(AlertsOut),
+}
+
+/// Alert transitions of one district, and the open list after them.
+#[derive(Debug)]
+pub struct AlertsOut {
+    /// District id.
+    pub district: String,
+    /// The transitions' messages, in order.
+    pub msgs: Vec<AlertMsg>,
+    /// The open list after them.
+    pub active: ActiveAlerts,
+    /// Answered once the store committed the transitions (and their webhook deliveries).
+    pub stored: oneshot::Receiver<Result<(), WriteError>>,
+    /// Whether webhook deliveries were queued with them.
+    pub webhooks: bool,
+    /// The operator whose action made the (last) transition.
+    pub reply: Option<oneshot::Sender<Result<AlertMsg, Refused<ActionError>>>>,
+}
 
 /// Outbox settings.
 #[derive(Debug, Clone)]
@@ -37,8 +75,9 @@ pub async fn run(
     mut opts: MqttOptions,
     settings: PublishSettings,
     store: StoreTx,
-    mut snapshots: mpsc::Receiver<Vec<(String, String)>>,
+    mut outbox: mpsc::UnboundedReceiver<Out>,
     mut deadletters: mpsc::Receiver<LiveUpdate>,
+    webhooks: Arc<Notify>,
 ) {
     let status = |state: &str| GatewayStatus {
         state: state.into(),
@@ -64,8 +103,9 @@ pub async fn run(
     prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            batch = snapshots.recv() => match batch {
-                Some(batch) => publish(&shared, &client, &mut last, batch).await,
+            out = outbox.recv() => match out {
+                Some(Out::Retained(batch)) => publish(&shared, &client, &mut last, batch).await,
+                Some(Out::Alerts(a)) => alerts(&shared, &client, a, &webhooks).await,
                 // Every owner has made its last tick: the gateway is stopping.
                 None => break,
             },
@@ -130,5 +170,60 @@ async fn publish(
             payload: payload.clone(),
         });
         last.insert(t, payload);
+    }
+}
+
+/// Publishes alert transitions once stored, then the open list; answers the operator.
+async fn alerts(shared: &Shared, client: &AsyncClient, a: AlertsOut, webhooks: &Notify) {
+    let stored = a.stored.await.unwrap_or(Err(WriteError::Stopped));
+    match &stored {
+        Ok(()) if a.webhooks => webhooks.notify_one(),
+        Ok(()) => {}
+        Err(e) => {
+            tracing::error!(district = %a.district, error = %e, "alert transitions could not be stored; published all the same")
+        }
+    }
+    let t = topic::alerts(&a.district);
+    for msg in &a.msgs {
+        tracing::info!(alert = %msg.id, transition = %msg.transition, severity = ?msg.severity, "alert");
+        let payload: Arc<str> = serde_json::to_string(msg).unwrap_or_default().into();
+        if client
+            .publish(
+                t.clone(),
+                QoS::AtLeastOnce,
+                false,
+                payload.as_bytes().to_vec(),
+            )
+            .await
+            .is_ok()
+        {
+            shared.metrics.alert_transitions.fetch_add(1, Relaxed);
+        }
+        let _ = shared.live.send(LiveUpdate {
+            topic: t.clone(),
+            payload,
+        });
+    }
+    let active = topic::alerts_active(&a.district);
+    let payload: Arc<str> = serde_json::to_string(&a.active).unwrap_or_default().into();
+    let _ = client
+        .publish(
+            active.clone(),
+            QoS::AtLeastOnce,
+            true,
+            payload.as_bytes().to_vec(),
+        )
+        .await;
+    let _ = shared.live.send(LiveUpdate {
+        topic: active,
+        payload,
+    });
+    if let Some(reply) = a.reply {
+        let answer = match (stored, a.msgs.last()) {
+            (Ok(()), Some(m)) => Ok(m.clone()),
+            (Ok(()), None) => Err(Refused::Stopped),
+            (Err(e), _) => Err(Refused::Store(e)),
+        };
+        let _ = reply.send(answer);
     }
 }

@@ -3,7 +3,7 @@
 
 mod live;
 
-pub use live::{run, PublishSettings};
+pub use live::{run, AlertsOut, Out, PublishSettings};
 
 use std::time::Duration;
 

@@ -15,7 +15,7 @@ pub mod writer;
 
 pub use ack::{Ack, DeviceAcks};
 pub use reader::Reader;
-pub use writer::{start_writer, StoreMsg, StoreTx};
+pub use writer::{start_writer, StoreMsg, StoreTx, Write, WriteError};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]

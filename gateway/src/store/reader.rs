@@ -40,7 +40,18 @@ impl Reader {
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().expect("store reader lock")
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs another domain's read-only SQL (alerts, reservations) on this connection.
+    /// Blocking: call it on the blocking pool.
+    pub fn with<T, E: Into<StoreError>>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, StoreError> {
+        f(&self.conn()).map_err(Into::into)
     }
 
     /// A metric's minute rollups in `[from, to]`, aggregated per `step_ms` bucket: the mean for

@@ -127,6 +127,53 @@ pub enum StoreMsg {
     /// Several of the above, handed over at once (the packets one read of a device's socket
     /// brought), committed in their order.
     Batch(Vec<StoreMsg>),
+    /// Rows of another domain (alerts, reservations, audit, deliveries, forward cursors),
+    /// written by their own SQL in the same group commit, inside a savepoint of its own: a
+    /// failing job is rolled back alone and answers its error; the others commit.
+    Write(Write),
+}
+
+/// A job for [`StoreMsg::Write`]: SQL of one domain run on the writer's connection, and where
+/// its outcome goes once the transaction committed (or failed).
+pub struct Write {
+    job: Job,
+    done: Option<Done>,
+}
+
+/// SQL of one domain, run on the writer's connection inside the group commit.
+type Job = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()> + Send>;
+
+/// Where a [`Write`]'s outcome goes.
+type Done = oneshot::Sender<Result<(), WriteError>>;
+
+impl std::fmt::Debug for Write {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Write").finish_non_exhaustive()
+    }
+}
+
+impl Write {
+    /// A job whose outcome nobody waits for (failures are counted and logged).
+    pub fn new(job: impl FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static) -> Self {
+        Write {
+            job: Box::new(job),
+            done: None,
+        }
+    }
+}
+
+/// Why a [`Write`] did not commit.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteError {
+    /// Its own SQL failed (rolled back; the rest of the batch committed).
+    #[error("store write failed: {0}")]
+    Job(String),
+    /// The whole group commit failed (disk full, I/O error).
+    #[error("store commit failed: {0}")]
+    Commit(String),
+    /// The store writer has stopped (the gateway is shutting down).
+    #[error("the store has stopped")]
+    Stopped,
 }
 
 impl StoreMsg {
@@ -178,6 +225,54 @@ impl StoreTx {
         }
         // Wakes an idle writer; a full queue means it is busy and looks at the lane anyway.
         let _ = self.tx.try_send(StoreMsg::Wake);
+    }
+
+    /// Runs `job` in the writer's next group commit and waits until it is committed.
+    pub async fn write(
+        &self,
+        job: impl FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static,
+    ) -> Result<(), WriteError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(StoreMsg::Write(Write {
+            job: Box::new(job),
+            done: Some(tx),
+        }))
+        .await;
+        rx.await.unwrap_or(Err(WriteError::Stopped))
+    }
+
+    /// As [`StoreTx::write`], from a thread outside the async runtime (the blocking pool).
+    pub fn write_blocking(
+        &self,
+        job: impl FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static,
+    ) -> Result<(), WriteError> {
+        let (tx, rx) = oneshot::channel();
+        let msg = StoreMsg::Write(Write {
+            job: Box::new(job),
+            done: Some(tx),
+        });
+        self.metrics.store_queue.fetch_add(1, Relaxed);
+        if self.tx.blocking_send(msg).is_err() {
+            self.metrics.store_queue.fetch_sub(1, Relaxed);
+            return Err(WriteError::Stopped);
+        }
+        rx.blocking_recv().unwrap_or(Err(WriteError::Stopped))
+    }
+
+    /// Queues `job` on the urgent lane, in order with the other jobs queued there, without
+    /// waiting for room: for the district owners' own rows (alert transitions, audit,
+    /// reservations), which are few by nature and must not wait behind a burst of readings.
+    /// The receiver answers once the job is committed.
+    pub fn write_now(
+        &self,
+        job: impl FnOnce(&Connection) -> rusqlite::Result<()> + Send + 'static,
+    ) -> oneshot::Receiver<Result<(), WriteError>> {
+        let (tx, rx) = oneshot::channel();
+        self.send_urgent(StoreMsg::Write(Write {
+            job: Box::new(job),
+            done: Some(tx),
+        }));
+        rx
     }
 
     /// Waits until everything queued before is committed.
@@ -285,6 +380,7 @@ impl Writer {
         let started = Instant::now();
         let mut acks = Vec::new();
         let mut flushes = Vec::new();
+        let mut writes: Vec<(Option<Done>, Result<(), WriteError>)> = Vec::new();
         let mut rows = 0;
         let mut verdicts = Vec::new();
         let result = (|| -> rusqlite::Result<()> {
@@ -381,6 +477,23 @@ impl Writer {
                             )?;
                         }
                         StoreMsg::Flush(done) => flushes.push(done),
+                        StoreMsg::Write(w) => {
+                            tx.execute_batch("SAVEPOINT job")?;
+                            let outcome = match (w.job)(&tx) {
+                                Ok(()) => {
+                                    tx.execute_batch("RELEASE job")?;
+                                    rows += 1;
+                                    Ok(())
+                                }
+                                Err(e) => {
+                                    tx.execute_batch("ROLLBACK TO job; RELEASE job")?;
+                                    self.metrics.store_errors.fetch_add(1, Relaxed);
+                                    tracing::error!(error = %e, "a store write failed and was rolled back");
+                                    Err(WriteError::Job(e.to_string()))
+                                }
+                            };
+                            writes.push((w.done, outcome));
+                        }
                         StoreMsg::Wake | StoreMsg::Batch(_) => {} // batches are flattened in `push`
                     }
                 }
@@ -404,13 +517,28 @@ impl Writer {
                 if !verdicts.is_empty() {
                     (self.on_commit)(verdicts);
                 }
+                for (done, outcome) in writes {
+                    if let Some(done) = done {
+                        let _ = done.send(outcome);
+                    }
+                }
             }
             Err(e) => {
                 // Nothing of this batch is acknowledged or applied: with an external broker
                 // the messages are redelivered; the failure is counted and logged.
                 self.metrics.store_errors.fetch_add(1, Relaxed);
                 tracing::error!(error = %e, "store commit failed; the batch is not acknowledged");
-                batch.clear();
+                // Jobs not yet reached in the failed batch are answered too.
+                for msg in batch.drain(..) {
+                    if let StoreMsg::Write(w) = msg {
+                        writes.push((w.done, Ok(())));
+                    }
+                }
+                for (done, _) in writes {
+                    if let Some(done) = done {
+                        let _ = done.send(Err(WriteError::Commit(e.to_string())));
+                    }
+                }
                 self.devices.clear(); // ids inserted in the failed transaction do not exist
             }
         }

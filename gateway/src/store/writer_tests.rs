@@ -175,3 +175,61 @@ fn a_fire_reading_overtakes_a_queue_of_thousands() {
     // that queued before it waits ahead of it); without the lane it would be 3,000th.
     assert!(at <= 1, "the fire reading was committed {at}th");
 }
+
+#[test]
+fn a_failing_write_is_rolled_back_alone_and_each_job_hears_its_outcome_after_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (acks, _acks_rx) = mpsc::unbounded_channel();
+    let seen: Seen = Arc::default();
+    let sink = seen.clone();
+    let (tx, handle) = start_writer(
+        schema::open(dir.path()).unwrap(),
+        1000,
+        1000,
+        Arc::default(),
+        acks,
+        Box::new(move |v| {
+            sink.lock()
+                .unwrap()
+                .extend(v.into_iter().map(|(c, v)| (c.reading.seq.unwrap(), v)));
+        }),
+    );
+    let t = 1_795_312_800_000;
+    fn audit(who: &'static str) -> impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<()> {
+        move |c| crate::alerts::db::audit(c, "mini", "a-1", "acknowledge", who, "", 0, "done")
+    }
+    let (good, bad, later) = rt.block_on(async {
+        // One group commit: a reading, a good job, a job that fails halfway (its first row
+        // must go with it), another good job on the urgent lane.
+        tx.send(candidate(1, t, false)).await;
+        let good = tx.write(audit("first"));
+        let bad = tx.write(|c| {
+            audit("half")(c)?;
+            c.execute("INSERT INTO no_such_table VALUES (1)", [])?;
+            Ok(())
+        });
+        let later = tx.write_now(audit("second"));
+        let (good, bad) = tokio::join!(good, bad);
+        (good, bad, later.await.unwrap())
+    });
+    assert!(good.is_ok() && later.is_ok(), "{good:?} {later:?}");
+    assert!(
+        matches!(bad, Err(WriteError::Job(ref e)) if e.contains("no_such_table")),
+        "{bad:?}"
+    );
+    drop(tx);
+    handle.join().unwrap();
+    assert_eq!(*seen.lock().unwrap(), [(1, Verdict::Stored)]);
+    let db = crate::alerts::db::AlertDb::open(dir.path()).unwrap();
+    let who: Vec<String> = db
+        .actions("a-1")
+        .unwrap()
+        .into_iter()
+        .map(|a| a.1)
+        .collect();
+    assert_eq!(who, ["second", "first"]);
+}

@@ -94,6 +94,36 @@ pub async fn wait_for_async<T>(limit: Duration, what: &str, mut f: impl FnMut() 
     }
 }
 
+/// [`wait_for_async`] with an async condition (one that asks a district's owner, say).
+pub async fn wait_until<T>(
+    limit: Duration,
+    what: &str,
+    mut f: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// People in zone `zone` of district `d` now, asked of the district's owner.
+pub async fn people(gw: &gateway::Gateway, d: &str, zone: usize) -> u32 {
+    gw.shared
+        .district(d)
+        .expect("a served district")
+        .owner
+        .ask(move |c, _| c.state.zones[zone].people())
+        .await
+        .expect("the district's owner is running")
+}
+
 /// A plain HTTP/1.0 GET (the server closes the connection after the body, no chunking).
 pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
