@@ -80,7 +80,6 @@ impl Gateway {
             BrokerMode::External => (cfg.broker.host.clone(), cfg.broker.port),
         };
         let metrics = Arc::new(Metrics::default());
-        let conn = store::schema::open(&cfg.store.data_dir).context("opening the store")?;
         crate::forward::check(&cfg.forward)?;
         let unknown = cfg.alerts.unknown_rules();
         anyhow::ensure!(
@@ -101,7 +100,7 @@ impl Gateway {
         // Each district as the store holds it, read on the blocking pool.
         let dir = cfg.store.data_dir.clone();
         let load_cfg = owner_cfg.clone();
-        let (reader, cores, replayed) =
+        let (conn, reader, cores, replayed) =
             tokio::task::spawn_blocking(move || load(&dir, districts, &load_cfg, now))
                 .await
                 .context("loading the districts from the store")??;
@@ -258,6 +257,13 @@ impl Gateway {
             metrics.clone(),
             shutdown_rx.clone(),
         )));
+        let forwarders = crate::forward::spawn(
+            &cfg.forward,
+            &shared,
+            &cfg.store.data_dir,
+            &store_tx,
+            shutdown_rx.clone(),
+        )?;
         tasks.push(tokio::spawn(crate::publish::run(
             shared.clone(),
             pub_opts,
@@ -268,12 +274,7 @@ impl Gateway {
             deliver_wake,
         )));
         // Store-and-forward: one task per [[forward]] target, stopped with the others.
-        tasks.extend(crate::forward::spawn(
-            &cfg.forward,
-            &shared,
-            &cfg.store.data_dir,
-            shutdown_rx.clone(),
-        )?);
+        tasks.extend(forwarders);
         // The API (and so /healthz) answers once readings flow: the ingest session has
         // subscribed. With the embedded broker, a reading published before that has no
         // subscriber; an unreachable external broker is waited for only so long (the session
@@ -346,15 +347,17 @@ impl Gateway {
     }
 }
 
-/// Every district as the store holds it: the live state replayed from the last day of
-/// readings (one pass over the store), the open alerts and the reservations; with the store
-/// reader and the number of readings replayed. Blocking.
+/// The store opened (created or upgraded) for its writer, and every district as it holds
+/// them: the live state replayed from the last day of readings (one pass over the store), the
+/// open alerts and the reservations; with a store reader and the number of readings
+/// replayed. Blocking.
 fn load(
     dir: &std::path::Path,
     districts: Vec<District>,
     cfg: &Arc<OwnerConfig>,
     now: i64,
-) -> anyhow::Result<(Reader, Vec<DistrictCore>, u64)> {
+) -> anyhow::Result<(rusqlite::Connection, Reader, Vec<DistrictCore>, u64)> {
+    let conn = store::schema::open(dir).context("opening the store")?;
     let reader = Reader::open(dir)?;
     let mut states: Vec<DistrictState> = districts
         .into_iter()
@@ -385,5 +388,5 @@ fn load(
             })?;
         cores.push(DistrictCore::new(st, alerts, parking, cfg.clone()));
     }
-    Ok((reader, cores, replayed))
+    Ok((conn, reader, cores, replayed))
 }

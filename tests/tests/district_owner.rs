@@ -60,6 +60,55 @@ async fn a_panic_in_one_district_restarts_it_from_the_store_and_spares_the_other
         (people(&gw, &a, 0).await, people(&gw, &b, 0).await),
         (40, 40)
     );
+    // District a also holds a reservation and an open fire alert when it panics.
+    let now = chrono::Utc::now().timestamp_millis();
+    let (code, booked) = http_json(
+        gw.http_addr,
+        "POST",
+        &format!("/api/v1/districts/{a}/lots/p1/reservations"),
+        &format!(
+            r#"{{"plate":"浙A12345","from":{},"to":{}}}"#,
+            now + 3_600_000,
+            now + 7_200_000
+        ),
+    );
+    assert_eq!(code, 201, "{booked}");
+    device
+        .publish(
+            &format!("district/{a}/sensors/fire/sd-1{}", ids[0].1),
+            format!(r#"{{"ts":{now},"state":"alarm"}}"#),
+        )
+        .await;
+    let active = |d: &str| {
+        let (_, v) = http_json(
+            gw.http_addr,
+            "GET",
+            &format!("/api/v1/districts/{d}/alerts"),
+            "",
+        );
+        v["alerts"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| x["id"].as_str().unwrap_or("").to_string())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let fire = wait_for_async(Duration::from_secs(20), "the fire alert", || {
+        active(&a).into_iter().find(|id| id.contains("fire"))
+    })
+    .await;
+    let reservations = |d: &str| {
+        http_json(
+            gw.http_addr,
+            "GET",
+            &format!("/api/v1/districts/{d}/lots/p1/reservations"),
+            "",
+        )
+        .1
+    };
+    let before = reservations(&a);
 
     // A panic in district a's step: it is rebuilt from the store, with the same people.
     assert!(gw.inject_panic(&a));
@@ -72,6 +121,24 @@ async fn a_panic_in_one_district_restarts_it_from_the_store_and_spares_the_other
         40,
         "state intact after the restart"
     );
+    assert_eq!(
+        reservations(&a),
+        before,
+        "reservations intact after the restart"
+    );
+    assert!(
+        active(&a).contains(&fire),
+        "the fire alert is still open, same id"
+    );
+    // An operator can still act on it through the rebuilt owner.
+    let (code, acked) = http_json(
+        gw.http_addr,
+        "POST",
+        &format!("/api/v1/districts/{a}/alerts/{fire}/ack"),
+        r#"{"who":"guard 7","note":"on the way"}"#,
+    );
+    assert_eq!(code, 200, "{acked}");
+    assert_eq!(acked["state"], "acknowledged", "{acked}");
     assert_eq!(
         m.district_restarts().get(&b),
         None,
@@ -90,8 +157,8 @@ async fn a_panic_in_one_district_restarts_it_from_the_store_and_spares_the_other
             assert!(gw.inject_panic(&b));
         }
     }
-    wait_for_async(Duration::from_secs(20), "60 readings decided", || {
-        (m.decided() >= 60).then_some(())
+    wait_for_async(Duration::from_secs(20), "61 readings decided", || {
+        (m.decided() >= 61).then_some(())
     })
     .await;
     wait_for_async(Duration::from_secs(20), "district b restarted", || {
@@ -102,7 +169,11 @@ async fn a_panic_in_one_district_restarts_it_from_the_store_and_spares_the_other
         (people(&gw, &a, 0).await, people(&gw, &b, 0).await),
         (60, 60)
     );
-    assert_eq!(m.accepted.load(Relaxed), 60);
+    assert_eq!(
+        m.accepted.load(Relaxed),
+        61,
+        "60 footfall readings and the fire alarm"
+    );
     let (_, health) = http_json(gw.http_addr, "GET", "/healthz", "");
     assert_eq!(health["district_restarts"][&a], 1, "{health}");
     assert_eq!(health["district_restarts"][&b], 1, "{health}");

@@ -67,9 +67,9 @@ pub fn load(conn: &Connection, target: &str) -> rusqlite::Result<Option<Cursor>>
     Ok(any.then_some(c))
 }
 
-/// Saves the cursor of `target` in one transaction.
-pub fn save(conn: &mut Connection, target: &str, c: &Cursor) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
+/// Saves the cursor of `target`, inside the caller's transaction (the gateway runs it as a
+/// job of the store's writer, [`crate::store::StoreTx::write`]).
+pub fn save(tx: &Connection, target: &str, c: &Cursor) -> rusqlite::Result<()> {
     {
         let mut put = tx.prepare_cached(
             "INSERT OR REPLACE INTO forward_cursor (target, stream, key, position) VALUES (?1, ?2, ?3, ?4)",
@@ -92,7 +92,7 @@ pub fn save(conn: &mut Connection, target: &str, c: &Cursor) -> rusqlite::Result
             put.execute(params![target, "rollup", d, m])?;
         }
     }
-    tx.commit()
+    Ok(())
 }
 
 /// The cursor of a target seen for the first time: everything the store still holds is
@@ -130,7 +130,9 @@ pub fn rewind(
     let mut c = load(&conn, target)?.unwrap_or_default();
     c.done = done;
     c.live = None;
-    Ok(save(&mut conn, target, &c)?)
+    let tx = conn.transaction()?;
+    save(&tx, target, &c)?;
+    Ok(tx.commit()?)
 }
 
 #[cfg(test)]
@@ -149,15 +151,15 @@ mod tests {
             rollups: [("hubin".to_string(), 60_000)].into(),
             alerts: 3,
         };
-        save(&mut conn, "a", &c).unwrap();
-        save(&mut conn, "b", &Cursor::default()).unwrap();
+        save(&conn, "a", &c).unwrap();
+        save(&conn, "b", &Cursor::default()).unwrap();
         drop(conn);
         let mut conn = Connection::open(&path).unwrap();
         assert_eq!(load(&conn, "a").unwrap().unwrap(), c);
         assert_eq!(c.newest_sent(), 620);
         c.done = 620;
         c.live = None;
-        save(&mut conn, "a", &c).unwrap();
+        save(&conn, "a", &c).unwrap();
         assert_eq!(load(&conn, "a").unwrap().unwrap(), c);
         assert_eq!(load(&conn, "b").unwrap().unwrap(), Cursor::default());
     }

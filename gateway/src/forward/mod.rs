@@ -56,6 +56,7 @@ pub fn spawn(
     targets: &[ForwardTarget],
     shared: &Arc<Shared>,
     data_dir: &Path,
+    store: &crate::store::StoreTx,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let districts: Vec<_> = shared.districts.iter().map(|h| h.model.clone()).collect();
@@ -70,6 +71,7 @@ pub fn spawn(
             districts: districts.clone(),
             clock: shared.clock,
             metrics: m,
+            store: store.clone(),
         };
         let shared = shared.clone();
         let rx = shutdown.clone();

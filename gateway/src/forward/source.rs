@@ -1,6 +1,6 @@
 //! Reading what waits from the store, in order, into a [`Batch`]: this module's own SQLite
 //! connection to the store file (WAL lets it read while the writer writes). Blocking: the
-//! task calls it on the blocking pool.
+//! task calls it on the blocking pool. Cursors are saved by the store's writer.
 //!
 //! Each batch takes, in this order (rollups at most half of it while readings wait):
 //! 0. alert transitions after the alert cursor (`alert_transition`, when the alert engine's
@@ -106,19 +106,13 @@ impl Source {
         })
     }
 
-    /// The saved cursor of `target`, or the initial one (saved at once).
-    pub fn cursor(&mut self, target: &str) -> rusqlite::Result<Cursor> {
+    /// The saved cursor of `target`, or `None` and the initial one for a new target (which
+    /// the caller saves through the store's writer).
+    pub fn cursor(&mut self, target: &str) -> rusqlite::Result<(Cursor, bool)> {
         if let Some(c) = cursor::load(&self.conn, target)? {
-            return Ok(c);
+            return Ok((c, false));
         }
-        let c = cursor::initial(&self.conn)?;
-        cursor::save(&mut self.conn, target, &c)?;
-        Ok(c)
-    }
-
-    /// Saves the cursor after the server accepted a batch.
-    pub fn commit(&mut self, target: &str, c: &Cursor) -> rusqlite::Result<()> {
-        cursor::save(&mut self.conn, target, c)
+        Ok((cursor::initial(&self.conn)?, true))
     }
 
     /// Adds waiting rows to `batch` until it holds `limit` points or nothing waits.
@@ -493,7 +487,7 @@ mod tests {
     fn rollups_come_first_then_readings_in_rowid_order() {
         let (_dir, path, d) = store(10);
         let mut s = Source::open(&path, vec![d.clone()], 1_000, true, true).unwrap();
-        let c = s.cursor("t").unwrap();
+        let c = s.cursor("t").unwrap().0;
         assert_eq!(c.done, 0);
         let mut b = Batch::new(&c);
         s.fill(&mut b, 10).unwrap();
@@ -519,8 +513,8 @@ mod tests {
             b.next.rollups[&rollup_key(&d.id, "zone", "people")],
             120_000
         );
-        s.commit("t", &b.next).unwrap();
-        let c = s.cursor("t").unwrap();
+        cursor::save(&s.conn, "t", &b.next).unwrap();
+        let c = s.cursor("t").unwrap().0;
         let bl = s.backlog(&c).unwrap();
         assert_eq!(
             bl,
@@ -539,10 +533,10 @@ mod tests {
     fn pruned_rows_the_cursor_had_not_reached_are_counted_as_lost() {
         let (_dir, path, d) = store(20);
         let mut s = Source::open(&path, vec![d], 1_000, true, false).unwrap();
-        let c = s.cursor("t").unwrap();
+        let c = s.cursor("t").unwrap().0;
         let mut b = Batch::new(&c);
         s.fill(&mut b, 5).unwrap();
-        s.commit("t", &b.next).unwrap();
+        cursor::save(&s.conn, "t", &b.next).unwrap();
         // Retention prunes readings with ts < 12 s: rowids 6..=11 were never sent.
         s.conn
             .execute("DELETE FROM reading WHERE ts < 12000", [])
@@ -556,7 +550,7 @@ mod tests {
     fn after_an_outage_a_live_lane_carries_new_rows_beside_the_backlog_in_order() {
         let (_dir, path, d) = store(100);
         let mut s = Source::open(&path, vec![d], 10, true, false).unwrap();
-        let c = s.cursor("t").unwrap();
+        let c = s.cursor("t").unwrap().0;
         let mut b = Batch::new(&c);
         s.fill(&mut b, 20).unwrap();
         // 100 waiting > 10: the lane opened at the head (100); nothing newer yet, so the whole
@@ -594,7 +588,7 @@ mod tests {
     fn when_the_newest_rows_were_pruned_the_cursor_steps_back() {
         let (_dir, path, d) = store(10);
         let mut s = Source::open(&path, vec![d], 1_000, true, false).unwrap();
-        let mut b = Batch::new(&s.cursor("t").unwrap());
+        let mut b = Batch::new(&s.cursor("t").unwrap().0);
         s.fill(&mut b, 100).unwrap();
         assert_eq!(b.next.done, 10);
         s.conn

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use super::batcher::Batch;
 use super::config::{ForwardTarget, Token};
-use super::cursor::Cursor;
+use super::cursor::{self, Cursor};
 use super::metrics::ForwardMetrics;
 use super::sink::{Outcome, Sink};
 use super::source::Source;
@@ -39,6 +39,8 @@ pub struct Task {
     pub clock: Clock,
     /// Its metrics.
     pub metrics: Arc<ForwardMetrics>,
+    /// The store's writer (cursor saves).
+    pub store: crate::store::StoreTx,
 }
 
 /// Runs `f` with the source on the blocking pool and gives the source back.
@@ -75,13 +77,25 @@ impl Task {
             let c = s.cursor(&name)?;
             Ok::<_, rusqlite::Error>((s, c))
         });
-        let (mut src, mut committed) = match opened.await.expect("open task") {
+        let (mut src, (mut committed, new)) = match opened.await.expect("open task") {
             Ok(x) => x,
             Err(e) => {
                 tracing::error!(target = %t.name, error = %e, "forward target cannot open the store");
                 return;
             }
         };
+        if new {
+            // A new target starts from what the store holds now; saved at once, so what
+            // retention prunes later counts as lost.
+            let (name, c) = (t.name.clone(), committed.clone());
+            if let Err(e) = self
+                .store
+                .write(move |conn| cursor::save(conn, &name, &c))
+                .await
+            {
+                tracing::warn!(target = %t.name, error = %e, "saving the first cursor failed");
+            }
+        }
         self.metrics.cursor.store(committed.done, Relaxed);
         tracing::info!(target = %t.name, cursor = committed.done, live_lane = committed.live.is_some(), "forwarding");
         let mut backoff = Backoff::new(t.retry_min, t.retry_max, t.jitter_seed);
@@ -205,7 +219,10 @@ impl Task {
         let next = batch.next.clone();
         let name = self.target.name.clone();
         let save = next.clone();
-        let (src, r) = blocking(src, move |s| s.commit(&name, &save)).await;
+        let r = self
+            .store
+            .write(move |conn| cursor::save(conn, &name, &save))
+            .await;
         if let Err(e) = r {
             // The next commit saves it; until then a crash re-sends (harmless).
             tracing::warn!(target = %self.target.name, error = %e, "saving the cursor failed");
@@ -235,7 +252,7 @@ impl Task {
     async fn stop(&self, src: Source) {
         let committed = {
             let name = self.target.name.clone();
-            blocking(src, move |s| s.cursor(&name)).await.1
+            blocking(src, move |s| s.cursor(&name).map(|c| c.0)).await.1
         };
         if let Ok(c) = committed {
             tracing::info!(target = %self.target.name, cursor = c.done, "forwarder stopped");
