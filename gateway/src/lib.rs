@@ -20,6 +20,9 @@
 //! ## Layout
 //! - [`transport`]: the device port: devices publish here, acknowledged after commit; their
 //!   other topics relayed to the broker.
+//! - [`auth`]: device identity on the device port: the credentials file (mosquitto's
+//!   password format and a roles file), who may connect with which client id, what each
+//!   identity may publish, and `gateway credentials`.
 //! - [`broker`]: the embedded rumqttd broker (live topics for subscribers), or the client
 //!   options for an external one.
 //! - [`ingest`]: admission (validation, dead letters) shared by both paths, the broker
@@ -41,6 +44,7 @@
 //!   command line, `check-config`, and the one-command demo (its guided first look, and the 3D
 //!   twin as a child process that joins when its background build is done).
 pub mod api;
+pub mod auth;
 pub mod broker;
 pub mod config;
 pub mod forward;

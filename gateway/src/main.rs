@@ -3,6 +3,8 @@
 //! - `gateway run --config FILE [--district FILE]... [--start T --speed N] [--scale N]`
 //! - `gateway check-config FILE...`
 //! - `gateway demo [...]`: broker, gateway, simulator and API in one process.
+//! - `gateway credentials add | rotate | revoke | list | import | mosquitto-acl`: the device
+//!   port's identities.
 
 use std::path::PathBuf;
 
@@ -61,6 +63,9 @@ enum Command {
     },
     /// Everything in one process: embedded broker, gateway, simulator, API.
     Demo(gateway::demo::DemoArgs),
+    /// Manage device identities: who may connect to the device port (and to an external
+    /// mosquitto) and what each may publish.
+    Credentials(gateway::auth::cli::CredentialsArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -99,6 +104,9 @@ fn main() -> std::process::ExitCode {
             [mqtt_addr, http_addr, device_addr],
         ),
         Command::Demo(a) => runtime().and_then(|rt| rt.block_on(gateway::demo::demo(a))),
+        Command::Credentials(a) => {
+            gateway::auth::cli::run(a, &mut std::io::stdout().lock()).map_err(Into::into)
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

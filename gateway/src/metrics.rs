@@ -87,6 +87,11 @@ pub struct Metrics {
     pub device_connects: AtomicU64,
     /// Device connections refused: credentials, protocol version, client id, connection limit.
     pub device_refused: AtomicU64,
+    /// Device connections refused for a missing, unknown or wrong username or password.
+    pub device_bad_credentials: AtomicU64,
+    /// Device publishes refused as `not_your_topic` (a topic of another device, or any topic
+    /// from a reader), by identity.
+    pub device_not_your_topic: Mutex<BTreeMap<String, u64>>,
     /// Device connections closed for a protocol error (garbage, no CONNECT, unexpected packet).
     pub device_protocol_errors: AtomicU64,
     /// Device messages relayed to the broker (health and other non-reading topics).
@@ -115,6 +120,17 @@ impl Metrics {
             .expect("metrics lock")
             .entry(reason)
             .or_default() += 1;
+    }
+
+    /// Counts a publish of identity `id` refused as `not_your_topic`.
+    pub fn device_not_your_topic(&self, id: &str) {
+        let mut m = self.device_not_your_topic.lock().expect("metrics lock");
+        match m.get_mut(id) {
+            Some(n) => *n += 1,
+            None => {
+                m.insert(id.to_string(), 1);
+            }
+        }
     }
 
     /// Counts a restart of district `id`'s owner.
@@ -236,6 +252,11 @@ impl Metrics {
             self.device_refused.load(Relaxed),
         );
         counter(
+            "gateway_device_bad_credentials_total",
+            "Device connections refused for a missing, unknown or wrong username or password.",
+            self.device_bad_credentials.load(Relaxed),
+        );
+        counter(
             "gateway_device_protocol_errors_total",
             "Device connections closed for a protocol error.",
             self.device_protocol_errors.load(Relaxed),
@@ -253,6 +274,18 @@ impl Metrics {
         let _ = writeln!(s, "# HELP gateway_rejects_total Rejected messages by reason.\n# TYPE gateway_rejects_total counter");
         for (reason, n) in self.rejects() {
             let _ = writeln!(s, "gateway_rejects_total{{reason=\"{reason}\"}} {n}");
+        }
+        let _ = writeln!(s, "# HELP gateway_device_not_your_topic_total Device publishes refused as not_your_topic, by identity.\n# TYPE gateway_device_not_your_topic_total counter");
+        for (id, n) in self
+            .device_not_your_topic
+            .lock()
+            .expect("metrics lock")
+            .iter()
+        {
+            let _ = writeln!(
+                s,
+                "gateway_device_not_your_topic_total{{identity=\"{id}\"}} {n}"
+            );
         }
         let _ = writeln!(s, "# HELP gateway_district_restarts_total District owners restarted after a panic.\n# TYPE gateway_district_restarts_total counter");
         for (district, n) in self.district_restarts() {

@@ -1,6 +1,7 @@
 //! `[devices]`: the device port.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -22,6 +23,14 @@ pub struct DevicesConfig {
     /// A connection that has not sent CONNECT within this is closed. Default `"10s"`.
     #[serde(with = "crate::config::duration")]
     pub connect_timeout: Duration,
+    /// Per-device identities (`gateway credentials`): a password file in mosquitto's format,
+    /// with its roles in the same path plus `.roles`. When set, every device must connect
+    /// with username = its identity and that identity's password, with a client id that is
+    /// the identity or starts with `{identity}-`, and may publish only its own topics
+    /// (others are dead-lettered as `not_your_topic`); `[broker]`'s username and password no
+    /// longer apply here. Default: none (the `[broker]` credentials, if any, are required of
+    /// every device, and any device may publish for any device).
+    pub credentials: Option<PathBuf>,
 }
 
 impl Default for DevicesConfig {
@@ -31,6 +40,7 @@ impl Default for DevicesConfig {
             listen: "127.0.0.1:1884".parse().expect("valid"),
             max_connections: 10_000,
             connect_timeout: Duration::from_secs(10),
+            credentials: None,
         }
     }
 }

@@ -11,6 +11,9 @@
 //! the place for subscribers (twin, signs, dashboards, retained live topics).
 //!
 //! - [`config`], the `[devices]` section.
+//! - Identities ([`crate::auth`]): with `[devices] credentials`, each CONNECT is checked
+//!   against the credentials file ([`crate::auth::Authenticator`]) and each PUBLISH against
+//!   what the connected identity may publish ([`crate::auth::Identity::may_publish`]).
 //! - [`frame`]: packets off the socket with rumqttc's MQTT codec; oversized publishes skipped
 //!   and dead-lettered.
 //! - [`registry`]: client ids connected now (a newer connection takes an id over).
@@ -42,8 +45,12 @@ pub(crate) struct Port {
     cfg: DevicesConfig,
     admission: Admission,
     store: StoreTx,
-    /// Username and password every device must give (none: anonymous devices accepted).
+    /// Username and password every device must give (none: anonymous devices accepted),
+    /// when no credentials file is configured.
     credentials: Option<(String, String)>,
+    /// Per-device identities (`[devices] credentials`): when set, they replace
+    /// `credentials`.
+    auth: Option<Arc<crate::auth::Authenticator>>,
     /// Largest packet read whole, bytes (remaining length); larger publishes are dead-lettered.
     max_packet: usize,
     registry: registry::Registry,
@@ -64,7 +71,9 @@ pub struct DevicePort {
 }
 
 /// Binds the device port and starts accepting. Readings are admitted with `admission` and
-/// queued on `store`; `credentials`, when given, are required of every device;
+/// queued on `store`; `cfg.credentials`, when set, names the identities devices connect
+/// with (read now: a broken file is an error); otherwise `credentials`, when given, are
+/// required of every device;
 /// `max_packet` is the largest message read whole; `relay` passes devices' other messages on
 /// to the broker.
 pub async fn start(
@@ -76,6 +85,19 @@ pub async fn start(
     relay: Option<rumqttc::AsyncClient>,
     stop: watch::Receiver<bool>,
 ) -> std::io::Result<DevicePort> {
+    let auth = match &cfg.credentials {
+        Some(path) => {
+            let a = crate::auth::Authenticator::open(path).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("device credentials: {e}"),
+                )
+            })?;
+            tracing::info!(file = %path.display(), identities = a.credentials().len(), "device port: per-device identities required");
+            Some(Arc::new(a))
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;
     let port = Arc::new(Port {
@@ -83,6 +105,7 @@ pub async fn start(
         admission,
         store,
         credentials,
+        auth,
         max_packet,
         registry: Default::default(),
         relay,

@@ -1,9 +1,12 @@
 //! One device connection on the device port (MQTT 3.1.1, publish only).
 //!
-//! CONNECT first (within the connect timeout, with the configured credentials); then every
-//! PUBLISH is admitted and handed to the store, and its PUBACK (QoS 1) or PUBREC (QoS 2) is
-//! written only once the store has committed it. The socket is read no faster than the store
-//! takes rows: a full store queue stops this task reading, and TCP pushes back on the device.
+//! CONNECT first (within the connect timeout, with the configured credentials: one identity
+//! per device from `[devices] credentials`, or the `[broker]` username and password); then
+//! every PUBLISH the connected identity may make is admitted and handed to the store (one it
+//! may not make is dead-lettered as `not_your_topic`, acknowledged, never applied), and its
+//! PUBACK (QoS 1) or PUBREC (QoS 2) is written only once the store has committed it. The
+//! socket is read no faster than the store takes rows: a full store queue stops this task
+//! reading, and TCP pushes back on the device.
 //! A persistent session (clean session off) is answered "session present", so that a device
 //! resends its unacknowledged publishes after a reconnect.
 //! SUBSCRIBE is answered with a failure code for every filter (live topics are on the
@@ -28,6 +31,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::frame::{self, Frame, FrameError, OVERSIZED_HEAD};
 use super::relay::{self, Route};
 use super::Port;
+use crate::auth::{Denied, Identity, Refusal};
 use crate::store::writer::DeadLetterRow;
 use crate::store::{Ack, DeviceAcks, StoreMsg};
 
@@ -50,7 +54,9 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) 
     )
     .await;
     let accepted = match first {
-        Ok(Ok(Frame::Packet(Packet::Connect(c)))) => accept(&port, &c, conn).map(|id| (id, c)),
+        Ok(Ok(Frame::Packet(Packet::Connect(c)))) => {
+            accept(&port, &c, conn).await.map(|(id, who)| (id, who, c))
+        }
         Ok(Err(FrameError::Protocol(mqttbytes::Error::InvalidProtocolLevel(level)))) => Err((
             ConnectReturnCode::RefusedProtocolVersion,
             format!("not MQTT 3.1.1 (protocol level {level})"),
@@ -66,10 +72,13 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) 
             return;
         }
     };
-    let (client_id, connect) = match accepted {
+    let (client_id, identity, connect) = match accepted {
         Ok(a) => a,
         Err((code, why)) => {
             metrics.device_refused.fetch_add(1, Relaxed);
+            if code == ConnectReturnCode::BadUserNamePassword {
+                metrics.device_bad_credentials.fetch_add(1, Relaxed);
+            }
             tracing::warn!(%peer, %why, "device refused");
             let _ = out_tx.send(Packet::ConnAck(ConnAck::new(code, false)));
             drop((out_tx, ack_tx));
@@ -90,7 +99,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) 
     )));
     metrics.device_connects.fetch_add(1, Relaxed);
     metrics.device_connected.fetch_add(1, Relaxed);
-    tracing::debug!(%peer, %client_id, "device connected");
+    tracing::debug!(%peer, %client_id, identity = identity.as_ref().map(|i| i.id.as_str()), "device connected");
 
     let acks = DeviceAcks { conn, tx: ack_tx };
     let keep_alive = match connect.keep_alive {
@@ -102,6 +111,8 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) 
         port: &port,
         acks,
         client_id: &client_id,
+        identity,
+        warned: false,
         out: &out_tx,
         pending: Vec::new(),
     };
@@ -156,6 +167,10 @@ struct Conn<'a> {
     port: &'a Port,
     acks: DeviceAcks,
     client_id: &'a str,
+    /// Who connected (with `[devices] credentials`; `None` without).
+    identity: Option<Arc<Identity>>,
+    /// Whether a refused publish was logged at warn already (the rest go to debug).
+    warned: bool,
     out: &'a mpsc::UnboundedSender<Packet>,
     /// Store messages of the packets handled since the last flush, in arrival order.
     pending: Vec<StoreMsg>,
@@ -165,6 +180,7 @@ impl Conn<'_> {
     /// Handles one frame: store messages are kept for [`Conn::flush`], replies are queued to
     /// the writer. `Some(why)` ends the connection.
     fn handle(&mut self, f: Frame) -> Option<String> {
+        let f = self.screen(f)?;
         let port = self.port;
         let metrics = &port.admission.shared.metrics;
         let reply = match f {
@@ -243,6 +259,58 @@ impl Conn<'_> {
         None
     }
 
+    /// Refuses a publish (whole or oversized) that the connected identity may not make,
+    /// before anything else looks at it (`None`: handled); every other frame is given back.
+    /// The gateway's own topics are left to their own refusal (`forbidden_topic`).
+    fn screen(&mut self, f: Frame) -> Option<Frame> {
+        let Some(identity) = &self.identity else {
+            return Some(f);
+        };
+        let (topic, pkid, qos) = match &f {
+            Frame::Packet(Packet::Publish(p)) => (p.topic.as_str(), p.pkid, p.qos),
+            Frame::Oversized {
+                topic, pkid, qos, ..
+            } => (topic.as_str(), *pkid, *qos),
+            Frame::Packet(_) => return Some(f),
+        };
+        if relay::route(topic) == Route::Forbidden {
+            return Some(f);
+        }
+        let Err(denied) = identity.may_publish(topic) else {
+            return Some(f);
+        };
+        let topic = topic.to_string();
+        let payload = match f {
+            Frame::Packet(Packet::Publish(p)) => p.payload.to_vec(),
+            Frame::Oversized { head, .. } => head,
+            Frame::Packet(_) => Vec::new(),
+        };
+        let ack = ack_for(&self.acks, pkid, qos);
+        self.not_your_topic(&topic, denied, payload, ack);
+        None
+    }
+
+    /// Refuses a publish on a topic that is not the identity's: counted for the identity,
+    /// dead-lettered as `not_your_topic`, acknowledged after the dead letter's commit (so the
+    /// device does not resend it), never applied to the state.
+    fn not_your_topic(&mut self, topic: &str, denied: Denied, payload: Vec<u8>, ack: Option<Ack>) {
+        let port = self.port;
+        let id = self
+            .identity
+            .as_ref()
+            .map(|i| i.id.clone())
+            .unwrap_or_default();
+        port.admission.shared.metrics.device_not_your_topic(&id);
+        if self.warned {
+            tracing::debug!(client_id = %self.client_id, identity = %id, %topic, "publish refused: not this identity's topic");
+        } else {
+            self.warned = true;
+            tracing::warn!(client_id = %self.client_id, identity = %id, %topic, why = %denied, "publish refused: not this identity's topic (further refusals on this connection are logged at debug)");
+        }
+        let msg = reject(port, topic, "not_your_topic", denied.0, payload, ack);
+        self.pending.push(msg);
+    }
+
     /// Hands the pending store messages over: urgent ones on their lane, the rest as one
     /// batch (waiting while the store's queue is full: the socket is not read meanwhile).
     async fn flush(&mut self) {
@@ -315,14 +383,47 @@ fn district_of(port: &Port, topic: &str) -> Option<(usize, String)> {
     shared.index.get(d).map(|&i| (i, d.to_string()))
 }
 
-/// Checks a CONNECT: the credentials when the port requires them, and a client id (an empty
-/// one is given `anonymous-{conn}` for a clean session). The client id, or the refusal's
+/// Checks a CONNECT: with identities (`[devices] credentials`), the identity's password and
+/// that the client id is in its namespace; otherwise the `[broker]` credentials when the port
+/// requires them. An empty client id is given `{identity}-{conn}` (with identities) or
+/// `anonymous-{conn}` for a clean session. The client id and the identity, or the refusal's
 /// return code and reason.
-fn accept(
+async fn accept(
     port: &Port,
     connect: &Connect,
     conn: u64,
-) -> Result<String, (ConnectReturnCode, String)> {
+) -> Result<(String, Option<Arc<Identity>>), (ConnectReturnCode, String)> {
+    if let Some(auth) = &port.auth {
+        let refused = |r: Refusal| match r {
+            Refusal::BadCredentials(why) => (
+                ConnectReturnCode::BadUserNamePassword,
+                format!("{why} (client id \"{}\")", connect.client_id),
+            ),
+            Refusal::ClientId(why) => (ConnectReturnCode::BadClientId, why),
+        };
+        let Some(login) = &connect.login else {
+            return Err(refused(Refusal::BadCredentials(
+                "no username and password".into(),
+            )));
+        };
+        let identity = auth
+            .authenticate(&login.username, &login.password)
+            .await
+            .map_err(refused)?;
+        let client_id = match (connect.client_id.is_empty(), connect.clean_session) {
+            (false, _) => connect.client_id.clone(),
+            (true, true) => format!("{}-{conn}", identity.id),
+            (true, false) => {
+                return Err((
+                    ConnectReturnCode::BadClientId,
+                    "a persistent session needs a client id".into(),
+                ))
+            }
+        };
+        auth.check_client_id(&identity, &client_id)
+            .map_err(refused)?;
+        return Ok((client_id, Some(identity)));
+    }
     if let Some((user, pass)) = &port.credentials {
         let ok = connect
             .login
@@ -339,8 +440,8 @@ fn accept(
         }
     }
     match (connect.client_id.is_empty(), connect.clean_session) {
-        (false, _) => Ok(connect.client_id.clone()),
-        (true, true) => Ok(format!("anonymous-{conn}")),
+        (false, _) => Ok((connect.client_id.clone(), None)),
+        (true, true) => Ok((format!("anonymous-{conn}"), None)),
         (true, false) => Err((
             ConnectReturnCode::BadClientId,
             "a persistent session needs a client id".into(),

@@ -1,0 +1,473 @@
+//! Device identity: one credential per device on the device port, and the same files on an
+//! external mosquitto.
+//!
+//! - The gateway binary, with `[devices] credentials` made by `gateway credentials`, refuses
+//!   an anonymous device and a wrong password (CONNACK "bad user name or password"), refuses
+//!   a client id of another identity without disturbing that identity's session, dead-letters
+//!   a device's publish on another device's topic as `not_your_topic` (acknowledged, counted
+//!   for the identity, never stored nor shown), refuses every publish of a reader, lets a
+//!   bridge publish for its devices only, and stores what each device publishes on its own
+//!   topic. A line added by `mosquitto_passwd` opens the device port.
+//! - Debian's mosquitto, with the same password file and the ACL from `gateway credentials
+//!   mosquitto-acl`, accepts the secrets the gateway wrote and drops a device's publish on
+//!   another device's topic and a reader's publish (a subscriber never sees them).
+//!
+//! Real clients: rumqttc and `mosquitto_pub`. Every wait is a bounded poll on a condition.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, ConnectReturnCode, Event, MqttOptions, Packet, QoS};
+use support::*;
+
+/// `gateway credentials --file FILE ARGS...`; its standard output (it must succeed).
+fn credentials(file: &Path, args: &[&str]) -> String {
+    let out = Command::new(gateway_bin())
+        .arg("credentials")
+        .arg("--file")
+        .arg(file)
+        .args(args)
+        .output()
+        .expect("run gateway credentials");
+    assert!(
+        out.status.success(),
+        "gateway credentials {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Adds an identity; its secret.
+fn add(file: &Path, args: &[&str]) -> String {
+    let mut all = vec!["add"];
+    all.extend_from_slice(args);
+    credentials(file, &all).trim().to_string()
+}
+
+/// `mosquitto_pub` at QoS 1, one message; whether it exited 0 (connected and acknowledged).
+fn mosquitto_pub(port: u16, client_id: &str, login: (&str, &str), topic: &str, msg: &str) -> bool {
+    Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1"])
+        .args(["-i", client_id, "-u", login.0, "-P", login.1])
+        .args(["-t", topic, "-m", msg])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("mosquitto_pub (apt-get install mosquitto-clients)")
+        .success()
+}
+
+type Events = tokio::sync::mpsc::UnboundedReceiver<Result<Packet, String>>;
+
+/// A rumqttc client; `events` gets every incoming packet, then the error that ended it.
+fn client(port: u16, client_id: &str, login: Option<(&str, &str)>) -> (AsyncClient, Events) {
+    let mut o = MqttOptions::new(client_id, "127.0.0.1", port);
+    o.set_keep_alive(Duration::from_secs(30));
+    if let Some((u, p)) = login {
+        o.set_credentials(u, p);
+    }
+    let (c, mut el) = AsyncClient::new(o, 100);
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            match el.poll().await {
+                Ok(Event::Incoming(p)) => {
+                    if tx.send(Ok(p)).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = tx.send(Err(format!("{e:?}")));
+                    return;
+                }
+            }
+        }
+    });
+    (c, rx)
+}
+
+/// The next event `pick` accepts (others skipped), within 10 s.
+async fn next<T>(rx: &mut Events, mut pick: impl FnMut(&Result<Packet, String>) -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .expect("an event within 10 s")
+            .expect("the client's event loop is running");
+        if let Some(t) = pick(&got) {
+            return t;
+        }
+    }
+}
+
+/// Connects and returns the CONNACK's code (rumqttc reports a refusal as an error).
+async fn connack(rx: &mut Events) -> ConnectReturnCode {
+    next(rx, |e| match e {
+        Ok(Packet::ConnAck(a)) => Some(a.code),
+        Err(e) if e.contains("ConnectionRefused") => Some(if e.contains("BadUserNamePassword") {
+            ConnectReturnCode::BadUserNamePassword
+        } else if e.contains("BadClientId") {
+            ConnectReturnCode::BadClientId
+        } else {
+            ConnectReturnCode::NotAuthorized
+        }),
+        Err(e) => panic!("connection failed: {e}"),
+        _ => None,
+    })
+    .await
+}
+
+async fn puback(rx: &mut Events) -> u16 {
+    next(rx, |e| match e {
+        Ok(Packet::PubAck(a)) => Some(a.pkid),
+        Err(e) => panic!("the connection ended: {e}"),
+        _ => None,
+    })
+    .await
+}
+
+fn bay(occupied: bool, ts: i64) -> String {
+    format!(r#"{{"ts":{ts},"occupied":{occupied}}}"#)
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// (topic, detail) of every `not_your_topic` dead letter in the store.
+fn not_your_topic_letters(data: &Path) -> Vec<(String, String)> {
+    let db = rusqlite::Connection::open_with_flags(
+        data.join(gateway::store::schema::FILE),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    db.busy_timeout(Duration::from_secs(5)).unwrap();
+    let mut q = db
+        .prepare(
+            "SELECT topic, detail FROM deadletter WHERE reason = 'not_your_topic' ORDER BY rowid",
+        )
+        .unwrap();
+    q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// The bay states of lot p1 of the mini district ("G-1", "G-2", "G-3"), as the API shows them.
+fn bays(http: u16) -> String {
+    let addr = format!("127.0.0.1:{http}").parse().unwrap();
+    get_json(addr, "/api/v1/districts/mini/lots/p1/bays")["states"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+const PS1: &str = "district/mini/sensors/parking/ps-1";
+const PS2: &str = "district/mini/sensors/parking/ps-2";
+const PS3: &str = "district/mini/sensors/parking/ps-3";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_device_port_enforces_each_devices_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("devices.passwd");
+    let s1 = add(&file, &["ps-1", "--role", "device"]);
+    let s2 = add(&file, &["ps-2", "--role", "device"]);
+    let twin = add(&file, &["twin", "--role", "reader"]);
+    let sim = add(
+        &file,
+        &["sim", "--role", "bridge", "--devices", "fc-1,fc-2"],
+    );
+    // A line from mosquitto_passwd serves the gateway as well.
+    let st = Command::new("mosquitto_passwd")
+        .arg("-b")
+        .arg(&file)
+        .args(["ps-3", "from-mosquitto"])
+        .status()
+        .expect("mosquitto_passwd (apt-get install mosquitto)");
+    assert!(st.success());
+    let roles = dir.path().join("devices.passwd.roles");
+    let mut text = std::fs::read_to_string(&roles).unwrap();
+    text.push_str("ps-3 device\n");
+    std::fs::write(&roles, text).unwrap();
+    let listed = credentials(&file, &["list"]);
+    assert!(listed.contains("ps-3  device"), "{listed}");
+    assert!(
+        !listed.contains('$') && !listed.contains(&s1),
+        "no hash, no secret: {listed}"
+    );
+
+    let cfg = dir.path().join("gateway.toml");
+    delivery_config(
+        &cfg,
+        &format!("[devices]\ncredentials = {:?}", file.display().to_string()),
+    );
+    let data = dir.path().join("data");
+    let gw = GatewayProc::start(
+        &cfg,
+        &root().join("tests/fixtures/mini.toml"),
+        &data,
+        free_port(),
+        free_port(),
+        &chrono::Utc::now().to_rfc3339(),
+        1.0,
+        &dir.path().join("gateway.log"),
+    );
+    let port = gw.device_port;
+
+    // Anonymous, and a wrong password: refused with "bad user name or password".
+    let (_c, mut rx) = client(port, "ps-1", None);
+    assert_eq!(
+        connack(&mut rx).await,
+        ConnectReturnCode::BadUserNamePassword
+    );
+    let (_c, mut rx) = client(port, "ps-1", Some(("ps-1", &s2)));
+    assert_eq!(
+        connack(&mut rx).await,
+        ConnectReturnCode::BadUserNamePassword
+    );
+    assert!(!mosquitto_pub(
+        port,
+        "ps-1",
+        ("ps-1", "wrong"),
+        PS1,
+        &bay(true, now_ms())
+    ));
+    wait_for(Duration::from_secs(10), "3 bad credentials counted", || {
+        (gw.metric("gateway_device_bad_credentials_total") >= 3.0).then_some(())
+    });
+
+    // ps-2 holds its session; ps-1 cannot take its client id, and ps-2 goes on.
+    let (b, mut brx) = client(port, "ps-2", Some(("ps-2", &s2)));
+    assert_eq!(connack(&mut brx).await, ConnectReturnCode::Success);
+    let (_c, mut rx) = client(port, "ps-2", Some(("ps-1", &s1)));
+    assert_eq!(connack(&mut rx).await, ConnectReturnCode::BadClientId);
+    let (_c, mut rx) = client(port, "ps-2-spare", Some(("ps-1", &s1)));
+    assert_eq!(connack(&mut rx).await, ConnectReturnCode::BadClientId);
+
+    // ps-1 on ps-2's topic: acknowledged, dead-lettered, never applied.
+    let (a, mut arx) = client(port, "ps-1-main", Some(("ps-1", &s1)));
+    assert_eq!(connack(&mut arx).await, ConnectReturnCode::Success);
+    let forged_ts = now_ms();
+    a.publish(PS2, QoS::AtLeastOnce, false, bay(true, forged_ts))
+        .await
+        .unwrap();
+    puback(&mut arx).await;
+    // And on its own topic: stored and shown.
+    let own_ts = now_ms() + 1;
+    a.publish(PS1, QoS::AtLeastOnce, false, bay(true, own_ts))
+        .await
+        .unwrap();
+    puback(&mut arx).await;
+    wait_for(Duration::from_secs(20), "G-1 occupied in the API", || {
+        bays(gw.http_port).starts_with('O').then_some(())
+    });
+    assert_ne!(
+        bays(gw.http_port).chars().nth(1),
+        Some('O'),
+        "G-2 untouched"
+    );
+    let stored = stored_identities(&data);
+    assert!(stored.contains_key(&("ps-1".to_string(), own_ts, None)));
+    assert!(
+        !stored.keys().any(|(d, _, _)| d == "ps-2"),
+        "nothing stored for ps-2: {stored:?}"
+    );
+    let letters = not_your_topic_letters(&data);
+    assert_eq!(
+        letters,
+        [(
+            PS2.to_string(),
+            "device \"ps-1\" does not publish for device \"ps-2\"".to_string()
+        )]
+    );
+    assert_eq!(
+        gw.metric("gateway_device_not_your_topic_total{identity=\"ps-1\"}"),
+        1.0
+    );
+
+    // ps-2's session was not disturbed: it still publishes on its own.
+    let b_ts = now_ms();
+    b.publish(PS2, QoS::AtLeastOnce, false, bay(false, b_ts))
+        .await
+        .unwrap();
+    puback(&mut brx).await;
+    assert!(stored_identities(&data).contains_key(&("ps-2".to_string(), b_ts, None)));
+
+    // A reader publishes nothing (acknowledged, refused); a bridge only for its devices.
+    assert!(mosquitto_pub(
+        port,
+        "twin",
+        ("twin", &twin),
+        PS3,
+        &bay(true, now_ms())
+    ));
+    assert!(mosquitto_pub(
+        port,
+        "sim-1",
+        ("sim", &sim),
+        PS3,
+        &bay(true, now_ms())
+    ));
+    let fc_ts = now_ms();
+    assert!(mosquitto_pub(
+        port,
+        "sim-1",
+        ("sim", &sim),
+        "district/mini/sensors/footfall/fc-1",
+        &format!(r#"{{"ts":{fc_ts},"in":3,"out":1}}"#)
+    ));
+    // The device that mosquitto_passwd added publishes for itself.
+    let ps3_ts = now_ms();
+    assert!(mosquitto_pub(
+        port,
+        "ps-3",
+        ("ps-3", "from-mosquitto"),
+        PS3,
+        &bay(true, ps3_ts)
+    ));
+    let stored = stored_identities(&data);
+    assert!(stored.contains_key(&("fc-1".to_string(), fc_ts, None)));
+    assert!(stored.contains_key(&("ps-3".to_string(), ps3_ts, None)));
+    let letters = not_your_topic_letters(&data);
+    assert_eq!(letters.len(), 3, "{letters:?}");
+    assert!(letters[1].1.contains("\"twin\" is a reader"), "{letters:?}");
+    assert!(letters[2]
+        .1
+        .contains("bridge \"sim\" does not publish for device \"ps-3\""));
+    let m = gw.metrics();
+    assert_eq!(
+        m["gateway_device_not_your_topic_total{identity=\"twin\"}"],
+        1.0
+    );
+    assert_eq!(
+        m["gateway_device_not_your_topic_total{identity=\"sim\"}"],
+        1.0
+    );
+    assert_eq!(m["gateway_rejects_total{reason=\"not_your_topic\"}"], 3.0);
+    while let Ok(e) = brx.try_recv() {
+        assert!(e.is_ok(), "ps-2's session ended: {e:?}");
+    }
+}
+
+/// Debian's mosquitto with a password file and an ACL file, on a loopback port.
+struct SecuredMosquitto {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl SecuredMosquitto {
+    fn start(dir: &Path, passwd: &Path, acl: &Path) -> SecuredMosquitto {
+        let port = free_port();
+        let conf = dir.join("mosquitto.conf");
+        // Run as root, mosquitto switches to its own user unless told otherwise, and could
+        // not read the 0600 files.
+        let as_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout.starts_with(b"0"))
+            .unwrap_or(false);
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nacl_file {}\n{}log_dest file {}\n",
+                passwd.display(),
+                acl.display(),
+                if as_root { "user root\n" } else { "" },
+                dir.join("mosquitto.log").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(
+            ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+                .into_iter()
+                .find(|p| Path::new(p).exists())
+                .expect("mosquitto not found: apt-get install mosquitto"),
+        )
+        .arg("-c")
+        .arg(&conf)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start mosquitto");
+        wait_for(Duration::from_secs(20), "mosquitto to listen", || {
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .ok()
+                .map(|_| ())
+        });
+        SecuredMosquitto { child, port }
+    }
+}
+
+impl Drop for SecuredMosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The payloads `rx` has received so far on subscribed topics, waiting until `last` is
+/// among them.
+async fn payloads_until(rx: &mut Events, last: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let p = next(rx, |e| match e {
+            Ok(Packet::Publish(p)) => Some(String::from_utf8_lossy(&p.payload).into_owned()),
+            Err(e) => panic!("the subscriber's connection ended: {e}"),
+            _ => None,
+        })
+        .await;
+        let done = p == last;
+        seen.push(p);
+        if done {
+            return seen;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mosquitto_enforces_the_same_identities() {
+    let dir = tempfile::tempdir().unwrap();
+    let file: PathBuf = dir.path().join("devices.passwd");
+    let s1 = add(&file, &["ps-1", "--role", "device"]);
+    add(&file, &["ps-2", "--role", "device"]);
+    let twin = add(&file, &["twin", "--role", "reader"]);
+    credentials(&file, &["mosquitto-acl"]);
+    let acl = dir.path().join("devices.passwd.acl");
+    let mq = SecuredMosquitto::start(dir.path(), &file, &acl);
+
+    // A wrong password is refused by mosquitto too.
+    assert!(!mosquitto_pub(mq.port, "ps-1", ("ps-1", "wrong"), PS1, "x"));
+
+    let (sub, mut srx) = client(mq.port, "twin", Some(("twin", &twin)));
+    assert_eq!(connack(&mut srx).await, ConnectReturnCode::Success);
+    sub.subscribe("district/#", QoS::AtLeastOnce).await.unwrap();
+    next(&mut srx, |e| match e {
+        Ok(Packet::SubAck(_)) => Some(()),
+        _ => None,
+    })
+    .await;
+
+    // ps-1 on ps-2's topic, then on its own: mosquitto acknowledges both (QoS 1) and drops the
+    // first; the subscriber sees only the second.
+    assert!(mosquitto_pub(
+        mq.port,
+        "ps-1",
+        ("ps-1", &s1),
+        PS2,
+        "forged-by-ps-1"
+    ));
+    assert!(mosquitto_pub(mq.port, "ps-1", ("ps-1", &s1), PS1, "own-1"));
+    assert_eq!(payloads_until(&mut srx, "own-1").await, ["own-1"]);
+    // A reader publishes nothing.
+    assert!(mosquitto_pub(
+        mq.port,
+        "twin-pub",
+        ("twin", &twin),
+        PS1,
+        "forged-by-twin"
+    ));
+    assert!(mosquitto_pub(mq.port, "ps-1", ("ps-1", &s1), PS1, "own-2"));
+    assert_eq!(payloads_until(&mut srx, "own-2").await, ["own-2"]);
+}
