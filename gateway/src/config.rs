@@ -167,10 +167,10 @@ impl BrokerConfig {
 pub struct IngestConfig {
     /// Readings timestamped further ahead of the gateway's clock are refused (`clock_skew`).
     /// Default `"5min"`.
-    #[serde(with = "duration")]
+    #[serde(with = "crate::duration")]
     pub max_future: Duration,
     /// Readings older than this behind the clock are refused (`too_late`). Default `"24h"`.
-    #[serde(with = "duration")]
+    #[serde(with = "crate::duration")]
     pub max_late: Duration,
     /// Capacity of the queue between MQTT and the pipeline, messages. Default 20,000.
     pub queue: usize,
@@ -197,10 +197,10 @@ pub struct PublishConfig {
     /// Each live topic is published on change at most this often, wall ms. Default 1,000.
     pub min_interval_ms: u64,
     /// A minute's rollup is written once readings are this far past it (event time). Default `"5s"`.
-    #[serde(with = "duration")]
+    #[serde(with = "crate::duration")]
     pub rollup_grace: Duration,
     /// ...or once the clock is this far past it, whatever has arrived. Default `"2min"`.
-    #[serde(with = "duration")]
+    #[serde(with = "crate::duration")]
     pub rollup_close_after: Duration,
 }
 
@@ -221,10 +221,10 @@ pub struct StoreConfig {
     /// Data folder (relative to the config file). Default `data`.
     pub data_dir: PathBuf,
     /// Raw readings are kept this long. Default `"7d"`.
-    #[serde(with = "duration")]
+    #[serde(with = "crate::duration")]
     pub raw_retention: Duration,
     /// Minute rollups are kept this long. Default `"400d"`.
-    #[serde(with = "duration")]
+    #[serde(with = "crate::duration")]
     pub rollup_retention: Duration,
     /// Most rows in one commit. A batch is committed as soon as the queue drains, so batches
     /// are small at low load and grow under load (group commit). Default 5,000.
@@ -290,22 +290,6 @@ impl GatewayConfig {
     }
 }
 
-/// `"5min"`-style durations in the config file.
-pub(crate) mod duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let s = String::deserialize(d)?;
-        humantime::parse_duration(&s).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "\"{s}\" is not a duration ({e}); write e.g. \"5s\", \"2min\", \"24h\""
-            ))
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,16 +312,5 @@ mod tests {
             e.contains("bad.toml:3") && e.contains("not a duration"),
             "{e}"
         );
-    }
-}
-
-/// Optional `"5min"`-style durations.
-pub(crate) mod opt_duration {
-    use std::time::Duration;
-
-    use serde::Deserializer;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        super::duration::deserialize(d).map(Some)
     }
 }

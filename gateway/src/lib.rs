@@ -10,12 +10,17 @@
 //!    store's identity key decides whether it is new; only then is its PUBACK sent
 //!    ([`store::ack`]).
 //! 4. [`ingest::commit`] hands what is new to the district's owner ([`owner`]), the one task
-//!    that holds the district's live state ([`state`]): it applies the reading, and on its
-//!    tick closes minutes (rollups to the store) and hands the changed snapshots to the
-//!    outbox ([`publish`]): retained live topics on MQTT, the same to WebSocket clients.
-//! 5. The alert task ([`alerts::task`]) and the parking task ([`parking::task`]) read the
-//!    owner's view: alerts go out on MQTT and to webhooks, sign frames to the signs.
-//! 6. Forwarders ([`forward`]) copy stored readings and rollups to InfluxDB.
+//!    that holds the district: its live state ([`state`]), its alert desk
+//!    ([`alerts::desk`]) and its parking desk ([`parking::desk`]). The owner applies the
+//!    reading ([`owner::core`]), and on its ticks closes minutes (rollups to the store),
+//!    evaluates the alert rules (at once after a fire detector's reading) and ticks the
+//!    reservations and signs.
+//! 5. What the owner's steps return goes to the outbox ([`publish`]): changed live snapshots
+//!    and sign frames, retained on MQTT; alert transitions once the store has committed them
+//!    (jobs of the same store writer, [`store::Write`]), then to webhooks
+//!    ([`alerts::delivery`]); the same to WebSocket clients.
+//! 6. The API ([`api`]) asks the owner for the live state and sends it operator actions and
+//!    bookings; forwarders ([`forward`]) copy stored readings and rollups to InfluxDB.
 //!
 //! ## Layout
 //! - [`transport`]: the device port: devices publish here, acknowledged after commit; their
@@ -27,14 +32,18 @@
 //!   options for an external one.
 //! - [`ingest`]: admission (validation, dead letters) shared by both paths, the broker
 //!   session and its pipeline, and the store's verdicts handed to the owners.
-//! - [`owner`]: one task per district, alone in changing its state; a panic rebuilds that
-//!   district from the store.
+//! - [`owner`]: one task per district, alone in holding its state, alerts and parking; one
+//!   ordered inbox; a panic rebuilds that district from the store.
 //! - [`state`]: the live district state, pure: zones, lots, air (AQI), energy, fire, devices,
 //!   minute rollups.
-//! - [`store`]: SQLite (WAL), one versioned schema for every table, group commits, replay.
-//! - [`publish`]: the outbox: retained live topics, dead letters, the gateway status.
-//! - [`alerts`]: the alert engine, its rules, webhook delivery and the alert history.
-//! - [`parking`]: parking guidance: sign frames, reservations, space queries, FIWARE output.
+//! - [`store`]: SQLite (WAL), one versioned schema and one writer thread for every table,
+//!   group commits, replay.
+//! - [`publish`]: the outbox: retained live topics and sign frames, alert transitions once
+//!   stored, dead letters, the gateway status.
+//! - [`alerts`]: the alert engine, its rules, each district's alert desk, webhook delivery
+//!   and the alert history.
+//! - [`parking`]: parking guidance: each district's parking desk (reservations, signs, flow),
+//!   forecasts, FIWARE output.
 //! - [`forward`]: store-and-forward to InfluxDB: one task per `[[forward]]` target, each with
 //!   its own persisted cursor, batches, retries and metrics.
 //! - [`api`]: the HTTP API (live, history, WebSocket, alerts, parking, `/metrics`).
@@ -47,6 +56,7 @@ pub mod api;
 pub mod auth;
 pub mod broker;
 pub mod config;
+pub mod duration;
 pub mod forward;
 pub mod ingest;
 pub mod metrics;
@@ -56,6 +66,7 @@ pub mod publish;
 pub mod run;
 pub mod shared;
 pub mod state;
+pub mod stop;
 pub mod store;
 pub mod transport;
 

@@ -23,11 +23,6 @@ use crate::shared::{DistrictHandle, Shared};
 use crate::state::DistrictState;
 use crate::store::{self, Reader};
 
-/// Resolves once a stop signal (`stop_ingest` or `shutdown`) is true, or its sender is gone.
-pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await.map(|_| ());
-}
-
 /// A running gateway.
 #[derive(Debug)]
 pub struct Gateway {
@@ -117,10 +112,9 @@ impl Gateway {
         let mut owners = Vec::new();
         let handles: Vec<DistrictHandle> = cores
             .into_iter()
-            .enumerate()
-            .map(|(di, core)| {
+            .map(|core| {
                 let model = core.state.district.clone();
-                let (owner, handle) = crate::owner::new(di, core);
+                let (owner, handle) = crate::owner::new(core);
                 owners.push(owner);
                 DistrictHandle {
                     id: model.id.as_str().into(),
@@ -144,7 +138,7 @@ impl Gateway {
             districts: handles,
             index,
             metrics: metrics.clone(),
-            reader,
+            reader: Arc::new(reader),
             live,
             instance: cfg.instance.clone(),
             alert_db: alert_db.clone(),
@@ -234,13 +228,14 @@ impl Gateway {
             &format!("{}-live", cfg.broker.client_id),
         )?;
         let (outbox, outbox_rx) = mpsc::unbounded_channel();
-        for (di, owner) in owners.into_iter().enumerate() {
+        for owner in owners {
             let outlets = crate::owner::Outlets {
-                shared: shared.clone(),
+                clock: shared.clock,
+                metrics: metrics.clone(),
+                reader: shared.reader.clone(),
                 outbox: outbox.clone(),
                 store: store_tx.clone(),
             };
-            debug_assert_eq!(di, owners_tasks.len());
             owners_tasks.push(tokio::spawn(owner.run(outlets, shutdown_rx.clone())));
         }
         drop(outbox);

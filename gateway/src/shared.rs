@@ -46,7 +46,7 @@ pub struct Shared {
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Store reader (blocking: use it on the blocking pool).
-    pub reader: Reader,
+    pub reader: Arc<Reader>,
     /// Live updates fan-out.
     pub live: broadcast::Sender<LiveUpdate>,
     /// Instance id.

@@ -50,7 +50,7 @@ pub struct AlertsConfig {
     /// (default 5).
     pub offline_group: usize,
     /// The same values for this long (and at least 5 readings) is a stuck device. Default "30min".
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub stuck_after: Duration,
     /// Timing overrides per rule, e.g. `[alerts.rules.crowd] raise_after = "2min"`.
     pub rules: BTreeMap<String, PolicySpec>,
@@ -80,18 +80,18 @@ impl Default for AlertsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct PolicySpec {
     /// Condition must hold this long before raising.
-    #[serde(with = "crate::config::opt_duration")]
+    #[serde(with = "crate::duration::optional")]
     pub raise_after: Option<Duration>,
     /// Condition must be gone this long before clearing.
-    #[serde(with = "crate::config::opt_duration")]
+    #[serde(with = "crate::duration::optional")]
     pub clear_after: Option<Duration>,
     /// Escalate when not acknowledged within this.
-    #[serde(with = "crate::config::opt_duration")]
+    #[serde(with = "crate::duration::optional")]
     pub escalate_after: Option<Duration>,
     /// Most escalation steps.
     pub max_escalation: Option<u32>,
     /// Reopen instead of raising anew within this of clearing.
-    #[serde(with = "crate::config::opt_duration")]
+    #[serde(with = "crate::duration::optional")]
     pub cooldown: Option<Duration>,
 }
 

@@ -43,7 +43,7 @@ pub struct WebhookSpec {
     #[serde(default)]
     pub escalation: u32,
     /// Give up on a delivery after this long (default `"24h"`).
-    #[serde(default = "day", with = "crate::config::duration")]
+    #[serde(default = "day", with = "crate::duration")]
     pub expire_after: std::time::Duration,
 }
 

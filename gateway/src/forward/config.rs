@@ -33,19 +33,19 @@ pub struct ForwardTarget {
     pub batch_points: usize,
     /// A batch smaller than `batch_points` is sent once its oldest point waited this long
     /// (wall time). Default `"1s"`.
-    #[serde(default = "default_batch_age", with = "duration")]
+    #[serde(default = "default_batch_age", with = "crate::duration")]
     pub batch_age: Duration,
     /// How often the store is checked for new rows when nothing is waiting. Default `"200ms"`.
-    #[serde(default = "default_poll", with = "duration")]
+    #[serde(default = "default_poll", with = "crate::duration")]
     pub poll: Duration,
     /// One write request may take this long before it counts as failed (`timeout`). Default `"10s"`.
-    #[serde(default = "default_timeout", with = "duration")]
+    #[serde(default = "default_timeout", with = "crate::duration")]
     pub timeout: Duration,
     /// First retry delay; doubles per failed attempt up to `retry_max`, with jitter. Default `"200ms"`.
-    #[serde(default = "default_retry_min", with = "duration")]
+    #[serde(default = "default_retry_min", with = "crate::duration")]
     pub retry_min: Duration,
     /// Longest retry delay. Default `"30s"`.
-    #[serde(default = "default_retry_max", with = "duration")]
+    #[serde(default = "default_retry_max", with = "crate::duration")]
     pub retry_max: Duration,
     /// When more raw readings than this wait (after an outage), live readings are sent in a
     /// lane of their own beside the backlog, so the newest data is not stuck behind days of
@@ -183,22 +183,6 @@ impl std::fmt::Debug for Token {
             "Token(none)"
         } else {
             "Token(***)"
-        })
-    }
-}
-
-/// `"5s"`-style durations.
-mod duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let s = String::deserialize(d)?;
-        humantime::parse_duration(&s).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "\"{s}\" is not a duration ({e}); write e.g. \"200ms\", \"1s\", \"30s\""
-            ))
         })
     }
 }

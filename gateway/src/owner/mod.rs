@@ -16,6 +16,7 @@
 //! readings. No lock is shared between tasks, so nothing can be poisoned.
 
 pub mod core;
+pub mod out;
 pub mod task;
 
 use district::contract::alert::AlertMsg;
@@ -23,6 +24,7 @@ use district::contract::reading::Reading;
 use tokio::sync::{mpsc, oneshot};
 
 pub use self::core::{DistrictCore, OwnerConfig};
+pub use self::out::{AlertsOut, Out};
 pub use self::task::{load_desks, new, Outlets, Owner};
 use crate::alerts::desk::Action;
 use crate::alerts::ActionError;

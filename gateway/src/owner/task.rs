@@ -22,39 +22,44 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use district::clock::Clock;
 use district::contract::alert::AlertMsg;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::core::{DistrictCore, OwnerConfig};
-use super::{Input, OwnerHandle, Refused};
+use super::{AlertsOut, Input, Out, OwnerHandle, Refused};
 use crate::alerts::db::NewDelivery;
 use crate::alerts::desk::{Action, AlertDesk};
 use crate::alerts::{ActionError, Transition};
+use crate::metrics::Metrics;
 use crate::parking::desk::ParkingDesk;
 use crate::parking::reservation::Reservation;
-use crate::publish::{AlertsOut, Out};
-use crate::shared::Shared;
 use crate::state::DistrictState;
 use crate::store::{Reader, StoreMsg, StoreTx};
 
 /// Most inputs taken in one step.
 const STEP_INPUTS: usize = 10_000;
 
-/// Where an owner's outputs go.
+/// What an owner reads and where its outputs go.
 #[derive(Debug, Clone)]
 pub struct Outlets {
-    /// What the gateway's tasks share (clock, metrics, store reader).
-    pub shared: Arc<Shared>,
+    /// The gateway's clock.
+    pub clock: Clock,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// The store, for reading (rebuilds, forecasts; on the blocking pool).
+    pub reader: Arc<Reader>,
     /// The outbox (MQTT, WebSocket).
     pub outbox: mpsc::UnboundedSender<Out>,
-    /// The store.
+    /// The store, for writing.
     pub store: StoreTx,
 }
 
 /// A district's owner, until it is started.
 #[derive(Debug)]
 pub struct Owner {
-    di: usize,
+    /// The district's id (every stored row names it).
+    id: Arc<str>,
     inbox: mpsc::UnboundedReceiver<Input>,
     urgent: mpsc::UnboundedReceiver<Input>,
     /// Its own handle, for results computed off the task (forecasts).
@@ -68,8 +73,8 @@ pub struct Owner {
     forecast_minute: i64,
 }
 
-/// A new owner of district `di` holding `core`, and the handle to it.
-pub fn new(di: usize, core: DistrictCore) -> (Owner, OwnerHandle) {
+/// A new owner holding `core`, and the handle to it.
+pub fn new(core: DistrictCore) -> (Owner, OwnerHandle) {
     let (tx, rx) = mpsc::unbounded_channel();
     let (urgent_tx, urgent_rx) = mpsc::unbounded_channel();
     let handle = OwnerHandle {
@@ -78,7 +83,7 @@ pub fn new(di: usize, core: DistrictCore) -> (Owner, OwnerHandle) {
     };
     (
         Owner {
-            di,
+            id: core.state.district.id.as_str().into(),
             inbox: rx,
             urgent: urgent_rx,
             me: handle.clone(),
@@ -130,7 +135,7 @@ impl Owner {
         loop {
             tokio::select! {
                 biased;
-                _ = crate::run::stopped(&mut stop) => break,
+                _ = crate::stop::stopped(&mut stop) => break,
                 Some(first) = self.urgent.recv() => {
                     let batch = self.waiting(first);
                     self.step(&out, batch).await;
@@ -193,7 +198,7 @@ impl Owner {
 
     /// Takes a run of inputs in order.
     async fn step(&mut self, out: &Outlets, batch: Vec<Input>) {
-        let now = out.shared.clock.now_ms();
+        let now = out.clock.now_ms();
         let mut fire = false;
         let mut applied = 0;
         for input in batch {
@@ -276,7 +281,7 @@ impl Owner {
                 }
             }
         }
-        out.shared.metrics.accepted.fetch_add(applied, Relaxed);
+        out.metrics.accepted.fetch_add(applied, Relaxed);
         if fire {
             self.alert_tick(out);
         }
@@ -315,7 +320,19 @@ impl Owner {
             )
         }));
         match result {
-            Ok(t) => self.transitions(out, vec![t], Some(reply), now),
+            Ok(t) => {
+                let msg = t.to_msg();
+                let (published, told) = oneshot::channel();
+                self.transitions(out, vec![t], Some(published), now);
+                tokio::spawn(async move {
+                    let answer = match told.await {
+                        Ok(Ok(())) => Ok(msg),
+                        Ok(Err(e)) => Err(Refused::Store(e)),
+                        Err(_) => Err(Refused::Stopped),
+                    };
+                    let _ = reply.send(answer);
+                });
+            }
             Err(e) => {
                 let _ = reply.send(Err(Refused::Refused(e)));
             }
@@ -362,7 +379,7 @@ impl Owner {
 
     /// Evaluates the alert rules now.
     fn alert_tick(&mut self, out: &Outlets) {
-        let now = out.shared.clock.now_ms();
+        let now = out.clock.now_ms();
         if let Some(ts) = self.guarded(|c| c.alert_tick(now)) {
             if !ts.is_empty() {
                 self.transitions(out, ts, None, now);
@@ -376,7 +393,7 @@ impl Owner {
         &mut self,
         out: &Outlets,
         ts: Vec<Transition>,
-        reply: Option<oneshot::Sender<Result<AlertMsg, Refused<ActionError>>>>,
+        published: Option<oneshot::Sender<Result<(), crate::store::WriteError>>>,
         now: i64,
     ) {
         let wall = chrono::Utc::now().timestamp_millis();
@@ -418,14 +435,14 @@ impl Owner {
             active: self.core.alerts.active(now),
             stored,
             webhooks,
-            reply,
+            published,
         }));
     }
 
     /// Uses and expires reservations, sends sign frames and flow rollups, and asks for the
     /// minute's forecast.
     async fn parking_tick(&mut self, out: &Outlets) {
-        let now = out.shared.clock.now_ms();
+        let now = out.clock.now_ms();
         let Some((t, frames)) = self.guarded(|c| c.parking_tick(now)) else {
             return;
         };
@@ -436,8 +453,9 @@ impl Owner {
             let _ = out.outbox.send(Out::Retained(frames));
         }
         if !t.rollups.is_empty() {
-            let id = out.shared.districts[self.di].id.clone();
-            out.store.send(StoreMsg::Rollups(id, t.rollups)).await;
+            out.store
+                .send(StoreMsg::Rollups(self.id.clone(), t.rollups))
+                .await;
         }
         let minute = now.div_euclid(60_000);
         if minute != self.forecast_minute {
@@ -456,11 +474,11 @@ impl Owner {
         }) else {
             return;
         };
-        let shared = out.shared.clone();
+        let reader = out.reader.clone();
         let d = self.core.state.district.clone();
         let me = self.me.clone();
         tokio::task::spawn_blocking(move || {
-            let f = crate::parking::outlook::forecasts(&shared.reader, &d, &lives, now);
+            let f = crate::parking::outlook::forecasts(&reader, &d, &lives, now);
             me.send(Input::Forecasts(f));
         });
     }
@@ -468,7 +486,7 @@ impl Owner {
     /// Closes complete minutes (rollups to the store) and hands the changed snapshots (all of
     /// them when `all`) to the outbox.
     async fn live_tick(&mut self, out: &Outlets, all: bool) {
-        let now = out.shared.clock.now_ms();
+        let now = out.clock.now_ms();
         let ticks = self.core.cfg.ticks;
         let Some((rollups, snapshots)) = self.guarded(|c| {
             let rollups =
@@ -483,23 +501,24 @@ impl Owner {
             let _ = out.outbox.send(Out::Retained(snapshots));
         }
         if !rollups.is_empty() {
-            let id = out.shared.districts[self.di].id.clone();
-            out.store.send(StoreMsg::Rollups(id, rollups)).await;
+            out.store
+                .send(StoreMsg::Rollups(self.id.clone(), rollups))
+                .await;
         }
     }
 
     /// After a panic: the district again from the store (its readings of the last day, its
     /// open alerts, its reservations), read on the blocking pool.
     async fn rebuild(&mut self, out: &Outlets) {
-        let shared = out.shared.clone();
-        let di = self.di;
+        let reader = out.reader.clone();
         let cfg = self.core.cfg.clone();
         let model = self.core.state.district.clone();
         let started = Instant::now();
-        let now = shared.clock.now_ms();
+        let now = out.clock.now_ms();
+        let m = model.clone();
         let loaded = tokio::task::spawn_blocking(move || {
             catch_unwind(AssertUnwindSafe(|| {
-                rebuild_from_store(&shared, di, &cfg, now)
+                rebuild_from_store(&reader, m, &cfg, now)
             }))
         })
         .await;
@@ -530,29 +549,26 @@ impl Owner {
         self.core.state.dirty.zones.extend(0..model.zones.len());
         self.held_up_to = self.held_up_to.max(last_row);
         self.broken = false;
-        out.shared.metrics.district_restart(&id);
+        out.metrics.district_restart(&id);
     }
 }
 
-/// District `di` from the store: (core, last row applied, readings replayed). Blocking.
+/// District `model` from the store: (core, last row applied, readings replayed). Blocking.
 fn rebuild_from_store(
-    shared: &Shared,
-    di: usize,
+    reader: &Reader,
+    model: Arc<district::District>,
     cfg: &Arc<OwnerConfig>,
     now: i64,
 ) -> Result<(DistrictCore, i64, u64), crate::store::StoreError> {
-    let h = &shared.districts[di];
-    let mut state = DistrictState::new(h.model.clone(), now);
+    let mut state = DistrictState::new(model.clone(), now);
     let mut last_row = 0;
-    let n = shared
-        .reader
-        .replay_district(Some(&h.model.id), now - 86_400_000, |r| {
-            if let Some(dev) = h.model.device_idx(&r.device) {
-                state.apply(dev, &r.reading);
-            }
-            last_row = last_row.max(r.rowid);
-        })?;
-    let (alerts, parking) = load_desks(&shared.reader, &state, cfg, now)?;
+    let n = reader.replay_district(Some(&model.id), now - 86_400_000, |r| {
+        if let Some(dev) = model.device_idx(&r.device) {
+            state.apply(dev, &r.reading);
+        }
+        last_row = last_row.max(r.rowid);
+    })?;
+    let (alerts, parking) = load_desks(reader, &state, cfg, now)?;
     Ok((
         DistrictCore::new(state, alerts, parking, cfg.clone()),
         last_row,

@@ -32,10 +32,10 @@ use self::sign::SignSettings;
 #[serde(deny_unknown_fields, default)]
 pub struct ParkingConfig {
     /// How often reservations and signs are looked at (wall time). Default `500ms`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub tick: Duration,
     /// At most one frame per sign per this long (gateway clock). Default `5s`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub sign_min_interval: Duration,
     /// A lot shown FULL shows numbers again only from this many free spaces. Default 3.
     pub full_release: u32,

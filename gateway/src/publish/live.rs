@@ -4,7 +4,7 @@
 //!   differs from the last one sent (retained, QoS 1, over the gateway's own MQTT session);
 //! - alert transitions: published (QoS 1, not retained) once the store has committed them,
 //!   with the open list (`alerts/active`, retained); the webhook worker is woken for their
-//!   deliveries, and an operator's action is answered.
+//!   deliveries, and whoever waits for them (an operator's action) is told.
 //!
 //! Everything published is streamed to WebSocket clients too; dead letters go the same way,
 //! not retained. It also publishes the gateway's status (`online`, and `offline` once every
@@ -19,43 +19,15 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use district::contract::alert::{ActiveAlerts, AlertMsg};
 use district::contract::live::GatewayStatus;
 use district::contract::time::format_millis;
 use district::contract::{topic, CONTRACT_VERSION};
 use rumqttc::{AsyncClient, LastWill, MqttOptions, QoS};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, Notify};
 
-use crate::alerts::ActionError;
-use crate::owner::Refused;
+use crate::owner::{AlertsOut, Out};
 use crate::shared::{LiveUpdate, Shared};
 use crate::store::{StoreMsg, StoreTx, WriteError};
-
-/// What an owner hands the outbox.
-#[derive(Debug)]
-pub enum Out {
-    /// Retained topics and their payloads (live snapshots, sign frames, forecasts).
-    Retained(Vec<(String, String)>),
-    /// Alert transitions of one district.
-    Alerts(AlertsOut),
-}
-
-/// Alert transitions of one district, and the open list after them.
-#[derive(Debug)]
-pub struct AlertsOut {
-    /// District id.
-    pub district: String,
-    /// The transitions' messages, in order.
-    pub msgs: Vec<AlertMsg>,
-    /// The open list after them.
-    pub active: ActiveAlerts,
-    /// Answered once the store committed the transitions (and their webhook deliveries).
-    pub stored: oneshot::Receiver<Result<(), WriteError>>,
-    /// Whether webhook deliveries were queued with them.
-    pub webhooks: bool,
-    /// The operator whose action made the (last) transition.
-    pub reply: Option<oneshot::Sender<Result<AlertMsg, Refused<ActionError>>>>,
-}
 
 /// Outbox settings.
 #[derive(Debug, Clone)]
@@ -173,7 +145,7 @@ async fn publish(
     }
 }
 
-/// Publishes alert transitions once stored, then the open list; answers the operator.
+/// Publishes alert transitions once stored, then the open list; tells whoever waits.
 async fn alerts(shared: &Shared, client: &AsyncClient, a: AlertsOut, webhooks: &Notify) {
     let stored = a.stored.await.unwrap_or(Err(WriteError::Stopped));
     match &stored {
@@ -218,12 +190,7 @@ async fn alerts(shared: &Shared, client: &AsyncClient, a: AlertsOut, webhooks: &
         topic: active,
         payload,
     });
-    if let Some(reply) = a.reply {
-        let answer = match (stored, a.msgs.last()) {
-            (Ok(()), Some(m)) => Ok(m.clone()),
-            (Ok(()), None) => Err(Refused::Stopped),
-            (Err(e), _) => Err(Refused::Store(e)),
-        };
-        let _ = reply.send(answer);
+    if let Some(published) = a.published {
+        let _ = published.send(stored);
     }
 }

@@ -3,7 +3,7 @@
 
 mod live;
 
-pub use live::{run, AlertsOut, Out, PublishSettings};
+pub use live::{run, PublishSettings};
 
 use std::time::Duration;
 

@@ -21,7 +21,7 @@ pub struct DevicesConfig {
     /// Default 10,000.
     pub max_connections: usize,
     /// A connection that has not sent CONNECT within this is closed. Default `"10s"`.
-    #[serde(with = "crate::config::duration")]
+    #[serde(with = "crate::duration")]
     pub connect_timeout: Duration,
     /// Per-device identities (`gateway credentials`): a password file in mosquitto's format,
     /// with its roles in the same path plus `.roles`. When set, every device must connect

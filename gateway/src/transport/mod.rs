@@ -127,7 +127,7 @@ async fn accept_loop(
     let mut sessions = JoinSet::new();
     loop {
         tokio::select! {
-            _ = crate::run::stopped(&mut stop) => break,
+            _ = crate::stop::stopped(&mut stop) => break,
             Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => match slots.clone().try_acquire_owned() {

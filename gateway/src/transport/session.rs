@@ -120,7 +120,7 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) 
         let next = tokio::select! {
             biased;
             _ = &mut close_rx => break "taken over by a newer connection with its client id".into(),
-            _ = crate::run::stopped(&mut stop) => break "the device port is stopping".into(),
+            _ = crate::stop::stopped(&mut stop) => break "the device port is stopping".into(),
             r = tokio::time::timeout(keep_alive, frame::next(&mut rd, &mut buf, port.max_packet)) => r,
         };
         let f = match next {
