@@ -169,8 +169,10 @@ async fn main() -> anyhow::Result<()> {
     let base_ts = chrono::Utc::now().timestamp_millis() - 3_600_000;
 
     // Reference: bare broker pass-through to a counting subscriber.
-    let mut bcfg = BrokerConfig::default();
-    bcfg.listen = format!("127.0.0.1:{}", free_port()).parse()?;
+    let bcfg = BrokerConfig {
+        listen: format!("127.0.0.1:{}", free_port()).parse()?,
+        ..Default::default()
+    };
     let broker = gateway::broker::start_embedded(&bcfg)?;
     let mut so = MqttOptions::new("bench-sub", "127.0.0.1", broker.addr.port());
     so.set_max_packet_size(1 << 16, 1 << 16);

@@ -36,6 +36,9 @@ pub struct Delivery {
     pub expires: i64,
 }
 
+/// One operator action of the audit trail: (action, who, note, at, outcome).
+pub type AuditRow = (String, String, String, i64, String);
+
 /// A filter for listing alert transitions.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -96,10 +99,7 @@ impl AlertDb {
     }
 
     /// The audit trail of an alert, oldest first: (action, who, note, at, outcome).
-    pub fn actions(
-        &self,
-        alert: &str,
-    ) -> Result<Vec<(String, String, String, i64, String)>, DbError> {
+    pub fn actions(&self, alert: &str) -> Result<Vec<AuditRow>, DbError> {
         let conn = self.conn();
         let mut st = conn.prepare_cached(
             "SELECT action, who, note, at, outcome FROM alert_action WHERE alert = ?1 ORDER BY seq",

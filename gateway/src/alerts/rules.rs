@@ -297,8 +297,8 @@ fn devices(st: &DistrictState, cfg: &AlertsConfig, now: i64, out: &mut Vec<Condi
     }
     for (zone, devs) in by_zone {
         let zone_id = zone.map(|z| d.zones[z].id.clone());
-        if devs.len() >= cfg.offline_group && zone.is_some() {
-            let z = &d.zones[zone.expect("some")];
+        if let Some(z) = zone.filter(|_| devs.len() >= cfg.offline_group) {
+            let z = &d.zones[z];
             let ids: Vec<&str> = devs.iter().map(|&i| d.devices[i].id.as_str()).collect();
             out.push(cond(
                 "zone_offline",

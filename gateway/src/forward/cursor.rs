@@ -143,7 +143,7 @@ mod tests {
     fn a_cursor_survives_a_reopen_and_the_live_lane_is_removed_when_merged() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(crate::store::schema::FILE);
-        let mut conn = crate::store::schema::open(dir.path()).unwrap();
+        let conn = crate::store::schema::open(dir.path()).unwrap();
         assert_eq!(load(&conn, "a").unwrap(), None);
         let mut c = Cursor {
             done: 10,
@@ -154,7 +154,7 @@ mod tests {
         save(&conn, "a", &c).unwrap();
         save(&conn, "b", &Cursor::default()).unwrap();
         drop(conn);
-        let mut conn = Connection::open(&path).unwrap();
+        let conn = Connection::open(&path).unwrap();
         assert_eq!(load(&conn, "a").unwrap().unwrap(), c);
         assert_eq!(c.newest_sent(), 620);
         c.done = 620;
