@@ -416,12 +416,13 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
         .iter()
         .take(200)
         .map(|b| {
-            hist(&format!(
+            let h = hist(&format!(
                 "entity=bay&id=in77/{}&metric=entries&step=24h",
                 b.id
-            ))["points"]
+            ));
+            h["points"]
                 .as_array()
-                .unwrap()
+                .unwrap_or_else(|| panic!("bay {}: {h}", b.id))
                 .iter()
                 .map(|p| p[1].as_f64().unwrap())
                 .sum::<f64>()
