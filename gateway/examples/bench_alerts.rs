@@ -1,4 +1,4 @@
-//! Alert latency under load: the gateway (device port, store, alert task) ingests a
+//! Alert latency under load: the gateway (device port, store, district owners) ingests a
 //! background load of footfall readings (default 20,000 readings/s; 0 = a burst, as fast as
 //! the gateway acknowledges) while fire detectors go to alarm one building after another; the
 //! latency from publishing the detector's message to receiving the alert's `raised`

@@ -234,6 +234,10 @@ async fn main() -> anyhow::Result<()> {
             "  arrival to commit: p50 <= {} us, p99 <= {} us (power-of-two bucket bounds)",
             r.p50_us, r.p99_us
         );
+        println!(
+            "  peak RSS of the process so far: {:.0} MiB",
+            peak_rss_mib()
+        );
     }
     println!(
         "peak RSS: {:.0} MiB (before the gateways started: {:.0} MiB)",
