@@ -169,6 +169,13 @@ pub struct IngestConfig {
     /// Default `"5min"`.
     #[serde(with = "crate::duration")]
     pub max_future: Duration,
+    /// State reports (a fire detector's `normal`, `fault` or `test`, a parking bay's
+    /// occupancy) stamped further ahead than this are refused (`clock_skew`), so a report
+    /// from the future cannot freeze a state. A fire `alarm` is never refused for its time:
+    /// when implausible (beyond `max_future` or `max_late`), missing or unreadable, it is
+    /// taken at arrival time, counted and logged. Default `"60s"`.
+    #[serde(with = "crate::duration")]
+    pub max_future_state: Duration,
     /// Readings older than this behind the clock are refused (`too_late`). Default `"24h"`.
     #[serde(with = "crate::duration")]
     pub max_late: Duration,
@@ -183,6 +190,7 @@ impl Default for IngestConfig {
     fn default() -> Self {
         IngestConfig {
             max_future: Duration::from_secs(300),
+            max_future_state: Duration::from_secs(60),
             max_late: Duration::from_secs(86_400),
             queue: 20_000,
             deadletter_per_sec: 100,

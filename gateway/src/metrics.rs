@@ -105,6 +105,9 @@ pub struct Metrics {
     pub replayed: AtomicU64,
     /// Alert transitions published.
     pub alert_transitions: AtomicU64,
+    /// Fire alarms taken at arrival time because their own time was implausible, missing or
+    /// unreadable.
+    pub fire_clock_untrusted: AtomicU64,
     /// Webhook deliveries that succeeded.
     pub webhooks_delivered: AtomicU64,
     /// Webhook attempts that failed (each is retried until it expires).
@@ -185,6 +188,11 @@ impl Metrics {
             "gateway_accepted_total",
             "Readings accepted.",
             self.accepted.load(Relaxed),
+        );
+        counter(
+            "gateway_fire_alarms_clock_untrusted_total",
+            "Fire alarms taken at arrival time: their own time was implausible, missing or unreadable.",
+            self.fire_clock_untrusted.load(Relaxed),
         );
         counter(
             "gateway_duplicates_total",

@@ -183,6 +183,7 @@ impl Gateway {
         )));
         let limits = Limits {
             max_future_ms: cfg.ingest.max_future.as_millis() as i64,
+            max_future_state_ms: cfg.ingest.max_future_state.as_millis() as i64,
             max_late_ms: cfg.ingest.max_late.as_millis() as i64,
         };
         let admission = crate::ingest::admit::Admission {

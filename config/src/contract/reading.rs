@@ -297,6 +297,29 @@ pub fn decode(kind: DeviceKind, payload: &[u8]) -> Result<Reading, DecodeError> 
     Ok(Reading { ts_ms, seq, value })
 }
 
+/// A fire detector's `alarm` whose time is missing or unreadable, taken at `at_ms` (the
+/// gateway's arrival time): an alarm is never refused for its clock. `None` when the payload
+/// is not a JSON object saying `"state":"alarm"` (with a valid `seq`, if any).
+pub fn decode_fire_alarm_at(payload: &[u8], at_ms: i64) -> Option<Reading> {
+    if payload.len() > MAX_READING_BYTES {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(payload).ok()?;
+    let state: FireState = serde_json::from_value(v.get("state")?.clone()).ok()?;
+    if state != FireState::Alarm {
+        return None;
+    }
+    let seq = match v.get("seq") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(n) => Some(n.as_u64().filter(|&n| n as f64 <= 9.0e15)?),
+    };
+    Some(Reading {
+        ts_ms: at_ms,
+        seq,
+        value: Measurement::Fire { state },
+    })
+}
+
 fn footfall(w: &Wire) -> Result<Measurement, DecodeError> {
     match (w.ins.or(w.outs), w.count) {
         (Some(_), Some(_)) => Err(DecodeError::Shape(

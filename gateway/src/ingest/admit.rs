@@ -44,6 +44,10 @@ impl Admission {
         match validate(shared, self.limits, topic, payload, now) {
             Ok(v) => {
                 let h = &shared.districts[v.district];
+                if let Some(why) = &v.clock_untrusted {
+                    shared.metrics.fire_clock_untrusted.fetch_add(1, Relaxed);
+                    tracing::warn!(district = %h.model.id, device = %h.model.devices[v.device].id, why = %why, "fire alarm taken at arrival time: its own time is not plausible");
+                }
                 let late = v
                     .late
                     .map(|r| letter(h.model.id.clone(), r.reason(), r.to_string()));

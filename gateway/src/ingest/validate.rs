@@ -1,7 +1,10 @@
 //! From an MQTT message to a reading of a known device, or a reject with a reason.
 
-use district::contract::reading::{decode, DecodeError, Reading};
+use district::contract::reading::{
+    decode, decode_fire_alarm_at, DecodeError, FireState, Measurement, Reading,
+};
 use district::contract::topic::Topic;
+use district::DeviceKind;
 
 use crate::shared::Shared;
 use crate::state::shape_fits;
@@ -87,6 +90,9 @@ pub struct Valid {
     /// [`Reject::TooLate`] when the reading is older than the late-data window: it is a
     /// dead letter unless the store already holds it.
     pub late: Option<Reject>,
+    /// A fire alarm whose own time was implausible, missing or unreadable: taken at arrival
+    /// time; why.
+    pub clock_untrusted: Option<String>,
 }
 
 /// Validation limits.
@@ -94,6 +100,9 @@ pub struct Valid {
 pub struct Limits {
     /// Most ms ahead of the clock.
     pub max_future_ms: i64,
+    /// Most ms ahead of the clock for state reports (fire detector states other than
+    /// `alarm`, bay occupancy).
+    pub max_future_state_ms: i64,
     /// Most ms behind the clock.
     pub max_late_ms: i64,
 }
@@ -137,13 +146,49 @@ pub fn validate(
             topic: kind_segment.to_string(),
         }));
     }
-    let reading = decode(kind, payload).map_err(|e| fail(e.into()))?;
+    let mut clock_untrusted = None;
+    let mut reading = match decode(kind, payload) {
+        Ok(r) => r,
+        // A fire alarm is never refused for its clock (cheap detectors have bad ones).
+        Err(e @ (DecodeError::Missing("ts") | DecodeError::BadTimestamp(_)))
+            if kind == DeviceKind::Fire =>
+        {
+            let r = decode_fire_alarm_at(payload, now_ms).ok_or_else(|| fail(e.clone().into()))?;
+            clock_untrusted = Some(e.to_string());
+            r
+        }
+        Err(e) => return Err(fail(e.into())),
+    };
     shape_fits(&model.devices[dev], &reading.value).map_err(|m| fail(Reject::WrongShape(m)))?;
-    let delta = reading.ts_ms.saturating_sub(now_ms);
-    if delta > limits.max_future_ms {
+    let mut delta = reading.ts_ms.saturating_sub(now_ms);
+    let alarm = matches!(
+        reading.value,
+        Measurement::Fire {
+            state: FireState::Alarm
+        }
+    );
+    if alarm && (delta > limits.max_future_ms || delta.saturating_neg() > limits.max_late_ms) {
+        clock_untrusted = Some(format!(
+            "the detector's time is {} s {} the gateway clock",
+            delta.unsigned_abs() / 1000,
+            if delta > 0 { "ahead of" } else { "behind" }
+        ));
+        reading.ts_ms = now_ms;
+        delta = 0;
+    }
+    let state_report = matches!(
+        reading.value,
+        Measurement::Fire { .. } | Measurement::Bay { .. }
+    );
+    let limit = if state_report {
+        limits.max_future_state_ms.min(limits.max_future_ms)
+    } else {
+        limits.max_future_ms
+    };
+    if delta > limit {
         return Err(fail(Reject::ClockSkew {
             ahead_s: delta / 1000,
-            limit_s: limits.max_future_ms / 1000,
+            limit_s: limit / 1000,
         }));
     }
     let late = (delta.saturating_neg() > limits.max_late_ms).then(|| Reject::TooLate {
@@ -155,5 +200,6 @@ pub fn validate(
         device: dev,
         reading,
         late,
+        clock_untrusted,
     })
 }

@@ -287,6 +287,39 @@ fn apply(mut v: Value, muts: &[Mutation]) -> Vec<u8> {
     bytes
 }
 
+#[test]
+fn a_fire_alarm_without_a_usable_time_is_taken_at_arrival_and_nothing_else_is() {
+    let at = 1_795_312_800_000;
+    for p in [
+        r#"{"state":"alarm"}"#,
+        r#"{"ts":"yesterday","state":"alarm","seq":4}"#,
+        r#"{"ts":1.5,"state":"alarm"}"#,
+    ] {
+        let r = decode_fire_alarm_at(p.as_bytes(), at).expect(p);
+        assert_eq!(r.ts_ms, at, "{p}");
+        assert_eq!(
+            r.value,
+            Measurement::Fire {
+                state: FireState::Alarm
+            }
+        );
+    }
+    assert_eq!(
+        decode_fire_alarm_at(br#"{"state":"alarm","seq":7}"#, at).unwrap().seq,
+        Some(7)
+    );
+    for p in [
+        r#"{"state":"normal"}"#,
+        r#"{"state":"fault"}"#,
+        r#"{"state":"alarm","seq":-1}"#,
+        r#"{"state":"smoke"}"#,
+        r#"["alarm"]"#,
+        "not json",
+    ] {
+        assert!(decode_fire_alarm_at(p.as_bytes(), at).is_none(), "{p}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 100_000, failure_persistence: None, .. ProptestConfig::default() })]
 
