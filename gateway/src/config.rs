@@ -256,12 +256,35 @@ impl Default for StoreConfig {
 pub struct HttpConfig {
     /// Listen address. Default `127.0.0.1:8080`.
     pub listen: SocketAddr,
+    /// The API's accounts (`gateway users`; relative to this file). Default: `users.toml`
+    /// in the data folder. Changes apply within seconds, without a restart.
+    pub users_file: Option<PathBuf>,
+    /// Let callers without a token do everything, as `anonymous` (a warning is logged at
+    /// every start). Default false: every call but `/healthz` needs a bearer token.
+    pub allow_anonymous: bool,
+    /// Open only the parking guidance reads (free spaces, signs, nearest lots, forecasts)
+    /// to callers without a token. Default false.
+    pub public_parking: bool,
+    /// Browser origins (`https://screen.example.org`) allowed to change state and to open
+    /// the WebSocket besides the API's own host. Default none: same host only.
+    pub allowed_origins: Vec<String>,
+    /// Requests per second each account (each address, for callers without a token) may
+    /// make on average; more gets 429. Default 50.
+    pub requests_per_sec: f64,
+    /// Requests an account may make at once above that rate. Default 100.
+    pub burst: u32,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: "127.0.0.1:8080".parse().expect("valid"),
+            users_file: None,
+            allow_anonymous: false,
+            public_parking: false,
+            allowed_origins: Vec::new(),
+            requests_per_sec: 50.0,
+            burst: 100,
         }
     }
 }
@@ -288,6 +311,11 @@ impl GatewayConfig {
         cfg.districts = cfg.districts.iter().map(|d| base.join(d)).collect();
         if cfg.store.data_dir.is_relative() {
             cfg.store.data_dir = base.join(&cfg.store.data_dir);
+        }
+        if let Some(f) = cfg.http.users_file.as_mut() {
+            if f.is_relative() {
+                *f = base.join(&*f);
+            }
         }
         if let Some(f) = cfg.broker.password_file.as_mut() {
             if f.is_relative() {

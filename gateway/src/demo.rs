@@ -59,6 +59,24 @@ pub struct DemoArgs {
     pub twin_build_log: Option<PathBuf>,
 }
 
+/// The demo's own API account.
+pub const DEMO_ACCOUNT: &str = "demo";
+
+/// The file in the data folder that holds the demo's token (mode 0600), for scripts.
+pub const DEMO_TOKEN_FILE: &str = "demo.token";
+
+/// Gives the demo's operator account a new token in the data folder's users file (adding
+/// the account on the first start) and keeps the token in [`DEMO_TOKEN_FILE`]; the token.
+fn demo_token(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let users = crate::users::file::default_path(None, data_dir);
+    let token = crate::users::cli::upsert(&users, DEMO_ACCOUNT, crate::users::ApiRole::Operator)?;
+    crate::auth::file::write_private(
+        &data_dir.join(DEMO_TOKEN_FILE),
+        format!("{token}\n").as_bytes(),
+    )?;
+    Ok(token)
+}
+
 /// Runs the demo until Ctrl-C or `--duration`.
 pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     let path = a
@@ -93,6 +111,7 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     cfg.devices.listen = a.device_addr;
     cfg.http.listen = a.http_addr;
     cfg.store.data_dir = a.data_dir.clone();
+    let token = demo_token(&a.data_dir)?;
     let gw = crate::Gateway::start(cfg, vec![d.clone()], clock).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stop_rx_twin = stop_rx.clone();
@@ -140,7 +159,14 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         "  API      http://{}/api/v1/districts/{}/summary   .../zones .../lots .../air .../energy .../alerts, /metrics",
         gw.http_addr, d.id
     );
-    println!("  WS       ws://{}/api/v1/ws", gw.http_addr);
+    println!(
+        "  token    {token}   (operator \"{DEMO_ACCOUNT}\", new on every start; also in {})",
+        a.data_dir.join(DEMO_TOKEN_FILE).display()
+    );
+    println!(
+        "  WS       ws://{}/api/v1/ws?access_token=TOKEN",
+        gw.http_addr
+    );
     println!("  data     {}", a.data_dir.display());
     println!(
         "  log      {}   (only warnings show here)",
@@ -156,6 +182,7 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         speed: a.speed,
         scenario: scenario.as_ref(),
         data_dir: &a.data_dir,
+        token: &token,
     };
     for line in crate::demo_tour::lines(&tour) {
         println!("{line}");

@@ -21,6 +21,8 @@ pub struct Tour<'a> {
     pub scenario: Option<&'a Scenario>,
     /// The data folder (the twin's snapshot goes there).
     pub data_dir: &'a Path,
+    /// The demo account's bearer token (an operator: it may read and acknowledge).
+    pub token: &'a str,
 }
 
 /// Wall time until `after_ms` of simulated time has passed at `speed`, in words.
@@ -36,6 +38,7 @@ fn wall(after_ms: i64, speed: f64) -> String {
 pub fn lines(t: &Tour<'_>) -> Vec<String> {
     let d = t.district;
     let api = format!("http://{}/api/v1/districts/{}", t.http, d.id);
+    let curl = format!("curl -s -H 'Authorization: Bearer {}'", t.token);
     let sub = |topic: &str| {
         format!(
             "mosquitto_sub -p {} -t 'district/{}/{topic}' -v",
@@ -44,7 +47,7 @@ pub fn lines(t: &Tour<'_>) -> Vec<String> {
     };
     let mut out = vec![
         "First look (what each step should show):".to_string(),
-        format!("  1. curl -s {api}/summary"),
+        format!("  1. {curl} {api}/summary"),
         "     people in the district, free/total parking, AQI, kW now, open alerts; the numbers move every few seconds".into(),
         format!("  2. {}", sub("live/zones/#")),
         format!("     one retained message per zone at once ({} zones: people, density /m², level), then updates as people move", d.zones.len()),
@@ -77,19 +80,19 @@ pub fn lines(t: &Tour<'_>) -> Vec<String> {
         );
     }
     out.push(format!(
-        "     curl -s '{api}/alerts?state=active'   lists the open alerts with their ids"
+        "     {curl} '{api}/alerts?state=active'   lists the open alerts with their ids"
     ));
     out.push(format!(
-        "     curl -s -X POST -H 'content-type: application/json' -d '{{\"who\":\"me\",\"note\":\"on my way\"}}' {api}/alerts/ID/ack"
+        "     {curl} -X POST -H 'content-type: application/json' -d '{{\"note\":\"on my way\"}}' {api}/alerts/ID/ack"
     ));
     out.push(
-        "     acknowledges one: escalation stops, and the alert's audit trail names you".into(),
+        "     acknowledges one: escalation stops, and the alert's audit trail names the token's account (\"demo\")".into(),
     );
     if let Some((e, ms)) = first(&|k| matches!(k, EventKind::CrowdSurge { .. })) {
         if let EventKind::CrowdSurge { zone, .. } = e.kind {
             let z = &d.zones[zone];
             out.push(format!(
-                "  4. about {} after the start a crowd surges into {} ({} / {}): curl -s {api}/zones/{} shows the density rise and a crowd alert follows",
+                "  4. about {} after the start a crowd surges into {} ({} / {}): {curl} {api}/zones/{} shows the density rise and a crowd alert follows",
                 wall(ms, t.speed),
                 z.id,
                 z.names.zh,
@@ -174,10 +177,26 @@ mod tests {
             speed: 60.0,
             scenario: Some(&s),
             data_dir: Path::new("data/demo"),
+            token: "TOKEN-1",
         };
         let text = lines(&tour).join("\n");
         assert!(
-            text.contains("curl -s http://127.0.0.1:8080/api/v1/districts/hubin/summary"),
+            text.contains("curl -s -H 'Authorization: Bearer TOKEN-1' http://127.0.0.1:8080/api/v1/districts/hubin/summary"),
+            "{text}"
+        );
+        // Every curl line of the tour carries the token: without it the API answers 401.
+        let curls: Vec<&str> = text.lines().filter(|l| l.contains("curl ")).collect();
+        assert!(curls.len() >= 4, "{text}");
+        for l in &curls {
+            assert_eq!(
+                l.matches("curl -s -H 'Authorization: Bearer TOKEN-1' ")
+                    .count(),
+                l.matches("curl ").count(),
+                "{l}"
+            );
+        }
+        assert!(
+            text.contains("-d '{\"note\":\"on my way\"}' http://127.0.0.1:8080/api/v1/districts/hubin/alerts/ID/ack"),
             "{text}"
         );
         assert!(

@@ -46,7 +46,11 @@
 //!   forecasts, FIWARE output.
 //! - [`forward`]: store-and-forward to InfluxDB: one task per `[[forward]]` target, each with
 //!   its own persisted cursor, batches, retries and metrics.
-//! - [`api`]: the HTTP API (live, history, WebSocket, alerts, parking, `/metrics`).
+//! - [`api`]: the HTTP API (live, history, WebSocket, alerts, parking, `/metrics`), every
+//!   call but `/healthz` authenticated by a bearer token ([`api::auth`]), rate-limited per
+//!   account ([`api::limit`]), cross-site origins refused ([`api::origin`]).
+//! - [`users`]: the API's accounts: roles, tokens stored as SHA-256, the users file, and
+//!   `gateway users`.
 //! - [`config`], [`metrics`], [`shared`], [`run`] ([`Gateway`]): configuration, counters, what
 //!   the tasks share (read-only handles), and start/stop in order.
 //! - [`cli`], [`check`], [`demo`], [`demo_tour`], [`demo_twin`], [`demo_twin_build`]: the
@@ -69,6 +73,7 @@ pub mod state;
 pub mod stop;
 pub mod store;
 pub mod transport;
+pub mod users;
 
 pub use run::Gateway;
 pub mod alerts;

@@ -5,6 +5,7 @@
 //! - `gateway demo [...]`: broker, gateway, simulator and API in one process.
 //! - `gateway credentials add | rotate | revoke | list | import | mosquitto-acl`: the device
 //!   port's identities.
+//! - `gateway users add | rotate | revoke | list`: the HTTP API's accounts.
 
 use std::path::PathBuf;
 
@@ -66,6 +67,9 @@ enum Command {
     /// Manage device identities: who may connect to the device port (and to an external
     /// mosquitto) and what each may publish.
     Credentials(gateway::auth::cli::CredentialsArgs),
+    /// Manage the HTTP API's accounts: bearer tokens and their roles (viewer, operator,
+    /// parking-app, admin).
+    Users(gateway::users::cli::UsersArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -107,6 +111,10 @@ fn main() -> std::process::ExitCode {
         Command::Credentials(a) => {
             gateway::auth::cli::run(a, &mut std::io::stdout().lock()).map_err(Into::into)
         }
+        Command::Users(a) => a.path().and_then(|path| {
+            gateway::users::cli::run(&path, a.command, &mut std::io::stdout().lock())
+                .map_err(Into::into)
+        }),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

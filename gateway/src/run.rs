@@ -283,6 +283,10 @@ impl Gateway {
         if waited.is_err() {
             tracing::warn!(broker = %format!("{host}:{port}"), "the ingest session has not subscribed after 10 s; starting the API anyway");
         }
+        let guard = Arc::new(
+            crate::api::auth::Guard::new(&cfg.http, &cfg.store.data_dir)
+                .context("the API's users file")?,
+        );
         let listener = tokio::net::TcpListener::bind(cfg.http.listen)
             .await
             .with_context(|| format!("binding the API to {}", cfg.http.listen))?;
@@ -290,7 +294,7 @@ impl Gateway {
         let api_shared = shared.clone();
         let api_shutdown = shutdown_rx.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = crate::api::serve(api_shared, listener, api_shutdown).await {
+            if let Err(e) = crate::api::serve(api_shared, guard, listener, api_shutdown).await {
                 tracing::error!(error = %e, "API server stopped");
             }
         }));

@@ -82,6 +82,7 @@ async fn fire_and_crowd_alerts_reach_mqtt_webhooks_and_operators() {
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.path().join("data");
+    support::provision_admin(&cfg.store.data_dir);
     cfg.publish.min_interval_ms = 50;
     cfg.alerts.tick_ms = 50;
     cfg.alerts.webhooks = vec![WebhookSpec {
@@ -322,7 +323,9 @@ hold = "15min"
     for k in ["escalated", "acknowledged", "cleared"] {
         assert!(kinds.contains(&k), "{kinds:?}");
     }
-    assert_eq!(v["actions"][0]["who"], "消防值班 王工");
+    // The audit trail names the token's account; the body's `who` is kept in the note.
+    assert_eq!(v["actions"][0]["who"], support::TEST_ADMIN);
+    assert_eq!(v["actions"][0]["note"], "消防值班 王工: dispatching");
     let (status, _) = http(
         gw.http_addr,
         "POST",

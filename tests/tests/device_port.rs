@@ -34,6 +34,7 @@ async fn start(dir: &Path, credentials: Option<(&str, &str)>) -> gateway::Gatewa
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.to_path_buf();
+    support::provision_admin(&cfg.store.data_dir);
     if let Some((u, p)) = credentials {
         cfg.broker.username = Some(u.into());
         cfg.broker.password = Some(p.into());

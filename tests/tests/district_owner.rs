@@ -24,6 +24,7 @@ async fn a_panic_in_one_district_restarts_it_from_the_store_and_spares_the_other
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.path().to_path_buf();
+    support::provision_admin(&cfg.store.data_dir);
     cfg.publish.min_interval_ms = 50;
     let gw = gateway::Gateway::start(cfg, districts.clone(), Clock::wall())
         .await

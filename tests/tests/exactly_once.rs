@@ -44,6 +44,7 @@ async fn start(dir: &Path, clock: Clock) -> (gateway::Gateway, u16) {
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.to_path_buf();
+    support::provision_admin(&cfg.store.data_dir);
     let gw = gateway::Gateway::start(cfg, vec![mini()], clock)
         .await
         .unwrap();

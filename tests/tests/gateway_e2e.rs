@@ -25,6 +25,7 @@ async fn start(dir: &Path) -> gateway::Gateway {
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.to_path_buf();
+    support::provision_admin(&cfg.store.data_dir);
     cfg.publish.min_interval_ms = 50;
     gateway::Gateway::start(cfg, vec![fixture()], Clock::wall())
         .await

@@ -39,6 +39,10 @@ fn config(dir: &Path, mqtt: u16) -> GatewayConfig {
     cfg.broker.listen = format!("127.0.0.1:{mqtt}").parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.join("data");
+    support::provision_admin(&cfg.store.data_dir);
+    // The flow checks ask the history of 200 bays in a row, more than one account's default
+    // burst (100 requests).
+    cfg.http.burst = 1000;
     cfg.publish.min_interval_ms = 50;
     cfg.parking.tick = Duration::from_millis(20);
     cfg.parking.sign_min_interval = Duration::from_secs(10);

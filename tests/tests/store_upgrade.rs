@@ -32,6 +32,7 @@ async fn a_data_folder_of_the_previous_release_is_upgraded_and_kept() {
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.path().to_path_buf();
+    support::provision_admin(&cfg.store.data_dir);
     // The old run's clock: just after it stopped.
     let at = chrono::DateTime::parse_from_rfc3339("2026-12-02T10:09:00+08:00").unwrap();
     let gw = gateway::Gateway::start(cfg, vec![mini], Clock::simulated(at.to_utc(), 1.0))

@@ -1,14 +1,17 @@
 //! Alerts through the API: list open and past alerts with filters, one alert's history and
-//! audit trail, and the operator actions (acknowledge, clear), each stored in the audit trail.
+//! audit trail, and the operator actions (acknowledge, clear), each stored in the audit trail
+//! under the name of the account whose token made the request.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::auth::Caller;
 use super::{not_found, ApiError};
 use crate::alerts::db::Filter;
 use crate::alerts::desk::Action;
@@ -140,31 +143,49 @@ pub async fn one(
     ))
 }
 
+/// Longest note (characters) an operator action keeps.
+const MAX_NOTE: usize = 1000;
+
 /// Body of an operator action.
 #[derive(Debug, Deserialize)]
 pub struct ActionBody {
-    /// Who acts (name or badge number).
-    pub who: String,
+    /// Optional: a person behind the account (a badge number on a shared control-room
+    /// account). The audit trail's `who` is always the token's account; this is kept at the
+    /// start of the note.
+    #[serde(default)]
+    pub who: Option<String>,
     /// Note.
     #[serde(default)]
     pub note: String,
 }
 
+/// The note the audit trail keeps: the body's `who` (when given and not the account's own
+/// name) before the note.
+fn audit_note(account: &str, body: &ActionBody) -> Result<String, ApiError> {
+    let note = match body.who.as_deref().map(str::trim) {
+        Some(w) if !w.is_empty() && w != account && body.note.is_empty() => w.to_string(),
+        Some(w) if !w.is_empty() && w != account => format!("{w}: {}", body.note),
+        _ => body.note.clone(),
+    };
+    if note.chars().count() > MAX_NOTE {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("`who` and `note` together may have at most {MAX_NOTE} characters"),
+        ));
+    }
+    Ok(note)
+}
+
 async fn act(
     s: Arc<Shared>,
-    d: String,
-    id: String,
+    caller: Caller,
+    (d, id): (String, String),
     action: Action,
     body: ActionBody,
 ) -> Result<Json<Value>, ApiError> {
     let h = super::district(&s, &d)?;
-    if body.who.trim().is_empty() {
-        return Err(ApiError(
-            StatusCode::BAD_REQUEST,
-            "`who` is required: the audit trail names who acted".into(),
-        ));
-    }
-    match h.owner.act(action, id, body.who, body.note).await {
+    let note = audit_note(&caller.name, &body)?;
+    match h.owner.act(action, id, caller.name, note).await {
         Ok(msg) => Ok(Json(serde_json::to_value(msg).unwrap_or(Value::Null))),
         Err(e) => {
             let code = match &e {
@@ -180,16 +201,41 @@ async fn act(
 
 pub async fn acknowledge(
     State(s): State<Arc<Shared>>,
-    Path((d, id)): Path<(String, String)>,
+    Extension(caller): Extension<Caller>,
+    Path(at): Path<(String, String)>,
     Json(b): Json<ActionBody>,
 ) -> Result<Json<Value>, ApiError> {
-    act(s, d, id, Action::Acknowledge, b).await
+    act(s, caller, at, Action::Acknowledge, b).await
 }
 
 pub async fn clear(
     State(s): State<Arc<Shared>>,
-    Path((d, id)): Path<(String, String)>,
+    Extension(caller): Extension<Caller>,
+    Path(at): Path<(String, String)>,
     Json(b): Json<ActionBody>,
 ) -> Result<Json<Value>, ApiError> {
-    act(s, d, id, Action::Clear, b).await
+    act(s, caller, at, Action::Clear, b).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bodys_who_is_kept_in_the_note() {
+        let body = |who: Option<&str>, note: &str| ActionBody {
+            who: who.map(str::to_string),
+            note: note.into(),
+        };
+        let n = |b: &ActionBody| audit_note("control-room", b).unwrap();
+        assert_eq!(n(&body(None, "on my way")), "on my way");
+        assert_eq!(
+            n(&body(Some("badge 1142"), "on my way")),
+            "badge 1142: on my way"
+        );
+        assert_eq!(n(&body(Some("badge 1142"), "")), "badge 1142");
+        assert_eq!(n(&body(Some("control-room"), "x")), "x");
+        assert_eq!(n(&body(Some("  "), "x")), "x");
+        assert!(audit_note("a", &body(None, &"n".repeat(1001))).is_err());
+    }
 }

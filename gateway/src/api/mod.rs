@@ -1,33 +1,40 @@
-//! The read API (axum): live state, history, a WebSocket stream of live updates, health and
-//! Prometheus metrics. All under `/api/v1` except `/healthz` and `/metrics`.
+//! The API (axum): live state, history, a WebSocket stream of live updates, alerts, parking,
+//! health and Prometheus metrics. All under `/api/v1` except `/healthz` and `/metrics`.
 //!
-//! | route | what |
-//! |---|---|
-//! | `GET /api/v1/districts` | served districts |
-//! | `GET /api/v1/districts/{d}/summary` | district KPIs |
-//! | `GET /api/v1/districts/{d}/zones[/{zone}]` | zone live state |
-//! | `GET /api/v1/districts/{d}/lots[/{lot}]` | lot live state |
-//! | `GET /api/v1/districts/{d}/lots/{lot}/bays` | per-bay states |
-//! | `GET /api/v1/districts/{d}/air` | air monitors |
-//! | `GET /api/v1/districts/{d}/energy` | buildings' power and energy |
-//! | `GET /api/v1/districts/{d}/history?entity=zone&id=..&metric=people&from=..&to=..&step=5m` | rollups |
-//! | `GET /api/v1/districts/{d}/alerts?state=active\|history&rule=&severity=&since=&limit=` | alerts |
-//! | `GET /api/v1/districts/{d}/alerts/{id}` | one alert's transitions and audit trail |
-//! | `POST /api/v1/districts/{d}/alerts/{id}/ack` `{"who":..,"note":..}` | acknowledge |
-//! | `POST /api/v1/districts/{d}/alerts/{id}/clear` `{"who":..,"note":..}` | clear by hand (where the rule allows) |
-//! | `GET /api/v1/districts/{d}/signs[/{sign}]` | guidance sign frames (see docs/SIGNS.md) |
-//! | `GET /api/v1/districts/{d}/parking/free` | free spaces per lot and level now (reservations taken off) |
-//! | `GET /api/v1/districts/{d}/parking/forecast` | free spaces per lot in 15/30/60 min (also retained on `live/forecast/{lot}`) |
-//! | `GET /api/v1/districts/{d}/parking/nearest?lon=&lat=&limit=` | nearest open lots with free spaces (geodesic) |
-//! | `GET\|POST /api/v1/districts/{d}/lots/{lot}/reservations` `{"plate":..,"from":..,"to":..}` | list, book (201; 409 over-booked) |
-//! | `DELETE /api/v1/districts/{d}/lots/{lot}/reservations/{id}` | cancel |
-//! | `GET /api/v1/districts/{d}/lots/{lot}/ngsi-ld`, `…/bays/ngsi-ld` | FIWARE OffStreetParking / ParkingSpot (NGSI-LD) |
-//! | `GET /api/v1/ws` | WebSocket: every live update as `{"topic":..,"payload":..}` |
-//! | `GET /healthz`, `GET /metrics` | health, Prometheus |
+//! Every route but `/healthz` needs a bearer token of an account whose role allows it
+//! ([`auth`]: who may what, cross-site origins, [`limit`]: the rate limit per account). The
+//! "needs" column is the least role; `admin` may everything.
+//!
+//! | route | what | needs |
+//! |---|---|---|
+//! | `GET /api/v1/districts` | served districts | parking-app, viewer |
+//! | `GET /api/v1/districts/{d}/summary` | district KPIs | viewer |
+//! | `GET /api/v1/districts/{d}/zones[/{zone}]` | zone live state | viewer |
+//! | `GET /api/v1/districts/{d}/lots[/{lot}]` | lot live state | parking-app, viewer |
+//! | `GET /api/v1/districts/{d}/lots/{lot}/bays` | per-bay states | parking-app, viewer |
+//! | `GET /api/v1/districts/{d}/air` | air monitors | viewer |
+//! | `GET /api/v1/districts/{d}/energy` | buildings' power and energy | viewer |
+//! | `GET /api/v1/districts/{d}/history?entity=zone&id=..&metric=people&from=..&to=..&step=5m` | rollups | viewer |
+//! | `GET /api/v1/districts/{d}/alerts?state=active\|history&rule=&severity=&since=&limit=` | alerts | viewer |
+//! | `GET /api/v1/districts/{d}/alerts/{id}` | one alert's transitions and audit trail | viewer |
+//! | `POST /api/v1/districts/{d}/alerts/{id}/ack` `{"note":..}` | acknowledge (the audit trail names the account) | operator |
+//! | `POST /api/v1/districts/{d}/alerts/{id}/clear` `{"note":..}` | clear by hand (where the rule allows) | operator |
+//! | `GET /api/v1/districts/{d}/signs[/{sign}]` | guidance sign frames (see docs/SIGNS.md) | anyone with `public_parking`; parking-app, viewer |
+//! | `GET /api/v1/districts/{d}/parking/free` | free spaces per lot and level now (reservations taken off) | anyone with `public_parking`; parking-app, viewer |
+//! | `GET /api/v1/districts/{d}/parking/forecast` | free spaces per lot in 15/30/60 min (also retained on `live/forecast/{lot}`) | anyone with `public_parking`; parking-app, viewer |
+//! | `GET /api/v1/districts/{d}/parking/nearest?lon=&lat=&limit=` | nearest open lots with free spaces (geodesic) | anyone with `public_parking`; parking-app, viewer |
+//! | `GET\|POST /api/v1/districts/{d}/lots/{lot}/reservations` `{"plate":..,"from":..,"to":..}` | list, book (201; 409 over-booked) | list: parking-app (its own), viewer; book: parking-app |
+//! | `DELETE /api/v1/districts/{d}/lots/{lot}/reservations/{id}` | cancel | parking-app (its own) |
+//! | `GET /api/v1/districts/{d}/lots/{lot}/ngsi-ld`, `…/bays/ngsi-ld` | FIWARE OffStreetParking / ParkingSpot (NGSI-LD) | parking-app, viewer |
+//! | `GET /api/v1/ws` | WebSocket: every live update as `{"topic":..,"payload":..}` | viewer (token in the header or `?access_token=`) |
+//! | `GET /healthz`, `GET /metrics` | health, Prometheus | open / viewer |
 
 mod alerts;
+pub mod auth;
 mod history;
+pub mod limit;
 mod live;
+pub mod origin;
 mod parking;
 mod ws;
 
@@ -78,8 +85,8 @@ pub async fn ask<T: Send + 'static>(
         .ok_or_else(|| unavailable(format!("district \"{}\" is stopping", h.model.id)))
 }
 
-/// The API's router.
-pub fn router(shared: Arc<Shared>) -> Router {
+/// The API's router, every route behind `guard` ([`auth::check`]).
+pub fn router(shared: Arc<Shared>, guard: Arc<auth::Guard>) -> Router {
     Router::new()
         .route("/api/v1/districts", get(live::districts))
         .route("/api/v1/districts/{d}/summary", get(live::summary))
@@ -131,16 +138,19 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/ws", get(ws::upgrade))
         .route("/healthz", get(live::healthz))
         .route("/metrics", get(live::metrics))
+        .route_layer(axum::middleware::from_fn_with_state(guard, auth::check))
         .with_state(shared)
 }
 
 /// Serves the API until `shutdown` turns true.
 pub async fn serve(
     shared: Arc<Shared>,
+    guard: Arc<auth::Guard>,
     listener: tokio::net::TcpListener,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(shared))
+    let app = router(shared, guard).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             while !*shutdown.borrow() {
                 if shutdown.changed().await.is_err() {

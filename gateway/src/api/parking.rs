@@ -7,17 +7,20 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use district::contract::live::LotStatus;
 use geo::{Centroid, Distance, Geodesic, Point};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::auth::Caller;
 use super::{ask, district, not_found, ApiError};
 use crate::owner::Refused;
 use crate::parking::desk::ReserveError;
 use crate::parking::reservation::BookError;
 use crate::shared::{DistrictHandle, Shared};
+use crate::users::ApiRole;
 
 type Api = Result<Json<Value>, ApiError>;
 
@@ -175,10 +178,17 @@ fn book_error(e: Refused<ReserveError>) -> ApiError {
     ApiError(code, e.to_string())
 }
 
+/// The account a `parking-app` caller is limited to (its own reservations); None for roles
+/// that see and cancel every reservation.
+fn own_only(caller: &Caller) -> Option<String> {
+    (caller.role == ApiRole::ParkingApp).then(|| caller.name.clone())
+}
+
 /// `POST …/lots/{lot}/reservations` `{"plate":..,"from":..,"to":..}` → 201 with the
-/// reservation, 409 when over-booked.
+/// reservation, booked for the caller's account; 409 when over-booked.
 pub async fn reserve(
     State(s): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
     Path((d, lot)): Path<(String, String)>,
     Json(body): Json<NewReservation>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -187,7 +197,7 @@ pub async fn reserve(
     let window = (time_of(&body.from, "from")?, time_of(&body.to, "to")?);
     let r = h
         .owner
-        .reserve(l, body.plate, window)
+        .reserve(l, body.plate, window, Some(caller.name))
         .await
         .map_err(book_error)?;
     Ok((StatusCode::CREATED, Json(reservation_json(&r))))
@@ -198,20 +208,27 @@ fn reservation_json(r: &crate::parking::reservation::Reservation) -> Value {
     json!({
         "id": r.id, "lot": r.lot, "plate": r.plate, "from": format_millis(r.from_ms),
         "to": format_millis(r.to_ms), "created": format_millis(r.created_ms), "state": r.state,
-        "ended": r.ended_ms.map(format_millis),
+        "ended": r.ended_ms.map(format_millis), "owner": r.owner,
     })
 }
 
-/// `GET …/lots/{lot}/reservations`: the lot's reservations of the last day and to come.
-pub async fn list(State(s): State<Arc<Shared>>, Path((d, lot)): Path<(String, String)>) -> Api {
+/// `GET …/lots/{lot}/reservations`: the lot's reservations of the last day and to come (a
+/// `parking-app` sees its own only).
+pub async fn list(
+    State(s): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
+    Path((d, lot)): Path<(String, String)>,
+) -> Api {
     let h = district(&s, &d)?;
     lot_idx(h, &lot)?;
+    let only = own_only(&caller);
     let items = ask(h, move |c, _| {
         c.parking
             .book
             .items()
             .iter()
             .filter(|r| r.lot == lot)
+            .filter(|r| only.is_none() || r.owner == only)
             .map(reservation_json)
             .collect()
     })
@@ -219,14 +236,20 @@ pub async fn list(State(s): State<Arc<Shared>>, Path((d, lot)): Path<(String, St
     Ok(Json(Value::Array(items)))
 }
 
-/// `DELETE …/lots/{lot}/reservations/{id}`: cancels.
+/// `DELETE …/lots/{lot}/reservations/{id}`: cancels (a `parking-app` its own only: another
+/// app's reservation is 404, as if it did not exist).
 pub async fn cancel(
     State(s): State<Arc<Shared>>,
+    Extension(caller): Extension<Caller>,
     Path((d, lot, id)): Path<(String, String, String)>,
 ) -> Api {
     let h = district(&s, &d)?;
     lot_idx(h, &lot)?;
-    let r = h.owner.cancel(lot, id).await.map_err(book_error)?;
+    let r = h
+        .owner
+        .cancel(lot, id, own_only(&caller))
+        .await
+        .map_err(book_error)?;
     Ok(Json(reservation_json(&r)))
 }
 

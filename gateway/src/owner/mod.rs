@@ -62,6 +62,8 @@ pub enum Input {
         plate: String,
         /// Window, clock ms.
         window: (i64, i64),
+        /// The API account booking it.
+        owner: Option<String>,
         /// The reservation, once stored.
         reply: oneshot::Sender<Result<Reservation, Refused<ReserveError>>>,
     },
@@ -71,6 +73,8 @@ pub enum Input {
         lot: String,
         /// Reservation id.
         id: String,
+        /// Only if this account booked it (a `parking-app`); None: any (an admin).
+        own_only: Option<String>,
         /// The reservation, once stored.
         reply: oneshot::Sender<Result<Reservation, Refused<ReserveError>>>,
     },
@@ -182,31 +186,41 @@ impl OwnerHandle {
         rx.await.unwrap_or(Err(Refused::Stopped))
     }
 
-    /// Books a space in lot `lot` for `window` (clock ms): the reservation, once stored.
+    /// Books a space in lot `lot` for `window` (clock ms) on behalf of API account `owner`:
+    /// the reservation, once stored.
     pub async fn reserve(
         &self,
         lot: usize,
         plate: String,
         window: (i64, i64),
+        owner: Option<String>,
     ) -> Result<Reservation, Refused<ReserveError>> {
         let (reply, rx) = oneshot::channel();
         self.send_urgent(Input::Reserve {
             lot,
             plate,
             window,
+            owner,
             reply,
         });
         rx.await.unwrap_or(Err(Refused::Stopped))
     }
 
-    /// Cancels reservation `id` of lot `lot`: the reservation, once stored.
+    /// Cancels reservation `id` of lot `lot` (with `own_only`, only if that account booked
+    /// it; another's is not found): the reservation, once stored.
     pub async fn cancel(
         &self,
         lot: String,
         id: String,
+        own_only: Option<String>,
     ) -> Result<Reservation, Refused<ReserveError>> {
         let (reply, rx) = oneshot::channel();
-        self.send_urgent(Input::Cancel { lot, id, reply });
+        self.send_urgent(Input::Cancel {
+            lot,
+            id,
+            own_only,
+            reply,
+        });
         rx.await.unwrap_or(Err(Refused::Stopped))
     }
 }

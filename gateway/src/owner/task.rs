@@ -230,12 +230,19 @@ impl Owner {
                     lot,
                     plate,
                     window,
+                    owner,
                     reply,
                 } => {
                     let result = self.guarded(|c| {
-                        let r =
-                            c.parking
-                                .reserve(&c.state, &c.cfg.parking, lot, plate, window, now);
+                        let r = c.parking.reserve(
+                            &c.state,
+                            &c.cfg.parking,
+                            lot,
+                            plate,
+                            window,
+                            owner,
+                            now,
+                        );
                         if r.is_ok() {
                             c.state.dirty.lots.insert(lot);
                             c.state.dirty.bays.insert(lot);
@@ -244,9 +251,14 @@ impl Owner {
                     });
                     self.booked(out, result, reply);
                 }
-                Input::Cancel { lot, id, reply } => {
+                Input::Cancel {
+                    lot,
+                    id,
+                    own_only,
+                    reply,
+                } => {
                     let result = self.guarded(|c| {
-                        let r = c.parking.cancel(&lot, &id, now);
+                        let r = c.parking.cancel(&lot, &id, own_only.as_deref(), now);
                         if let Some(l) = c.state.district.lot_idx(&lot).filter(|_| r.is_ok()) {
                             c.state.dirty.lots.insert(l);
                             c.state.dirty.bays.insert(l);

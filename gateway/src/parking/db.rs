@@ -8,7 +8,9 @@ use super::reservation::{ResState, Reservation};
 /// Writes (inserts or replaces) reservations of `district`.
 pub fn save(conn: &Connection, district: &str, items: &[Reservation]) -> rusqlite::Result<()> {
     let mut st = conn.prepare_cached(
-        "INSERT OR REPLACE INTO parking_reservation VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+        "INSERT OR REPLACE INTO parking_reservation
+             (district, id, lot, plate, from_ms, to_ms, created_ms, state, ended_ms, owner)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
     )?;
     for r in items {
         st.execute(params![
@@ -20,7 +22,8 @@ pub fn save(conn: &Connection, district: &str, items: &[Reservation]) -> rusqlit
             r.to_ms,
             r.created_ms,
             r.state.as_str(),
-            r.ended_ms
+            r.ended_ms,
+            r.owner
         ])?;
     }
     Ok(())
@@ -29,7 +32,7 @@ pub fn save(conn: &Connection, district: &str, items: &[Reservation]) -> rusqlit
 /// Every reservation of `district` that still holds or ended after `since`.
 pub fn load(conn: &Connection, district: &str, since: i64) -> rusqlite::Result<Vec<Reservation>> {
     let mut st = conn.prepare(
-        "SELECT id, lot, plate, from_ms, to_ms, created_ms, state, ended_ms FROM parking_reservation
+        "SELECT id, lot, plate, from_ms, to_ms, created_ms, state, ended_ms, owner FROM parking_reservation
          WHERE district = ?1 AND (state = 'booked' OR ended_ms >= ?2) ORDER BY created_ms, id",
     )?;
     let rows = st.query_map(params![district, since], |r| {
@@ -42,6 +45,7 @@ pub fn load(conn: &Connection, district: &str, since: i64) -> rusqlite::Result<V
             created_ms: r.get(5)?,
             state: ResState::parse(&r.get::<_, String>(6)?).unwrap_or(ResState::Expired),
             ended_ms: r.get(7)?,
+            owner: r.get(8)?,
         })
     })?;
     rows.collect()
@@ -63,6 +67,7 @@ mod tests {
                     plate: "P1".into(),
                     from_ms: 0,
                     to_ms: 1000,
+                    owner: Some("wx-app".into()),
                 },
                 3,
                 3,

@@ -82,8 +82,9 @@ impl ParkingDesk {
         b
     }
 
-    /// Books a space in lot `l`. A booking for now needs a space free now (before
-    /// reservations); one for later does not.
+    /// Books a space in lot `l` for `owner` (the API account). A booking for now needs a
+    /// space free now (before reservations); one for later does not.
+    #[allow(clippy::too_many_arguments)]
     pub fn reserve(
         &mut self,
         st: &DistrictState,
@@ -91,6 +92,7 @@ impl ParkingDesk {
         l: usize,
         plate: String,
         window: (i64, i64),
+        owner: Option<String>,
         now: i64,
     ) -> Result<Reservation, ReserveError> {
         let lot = &st.district.lots[l];
@@ -104,6 +106,7 @@ impl ParkingDesk {
                 plate,
                 from_ms: window.0,
                 to_ms: window.1,
+                owner,
             },
             cfg.limit(lot.capacity),
             free_now,
@@ -111,9 +114,18 @@ impl ParkingDesk {
         )?)
     }
 
-    /// Cancels reservation `id` of lot `lot`.
-    pub fn cancel(&mut self, lot: &str, id: &str, now: i64) -> Result<Reservation, BookError> {
-        if self.book.get(id).is_none_or(|r| r.lot != lot) {
+    /// Cancels reservation `id` of lot `lot`. With `own_only`, only a reservation that
+    /// account booked: another's is "not found" (404), as if it did not exist, so that an app
+    /// cannot learn which ids other apps hold.
+    pub fn cancel(
+        &mut self,
+        lot: &str,
+        id: &str,
+        own_only: Option<&str>,
+        now: i64,
+    ) -> Result<Reservation, BookError> {
+        let theirs = |r: &Reservation| own_only.is_some_and(|o| r.owner.as_deref() != Some(o));
+        if self.book.get(id).is_none_or(|r| r.lot != lot || theirs(r)) {
             return Err(BookError::NotFound(id.to_string()));
         }
         self.book.cancel(id, now)
@@ -200,4 +212,43 @@ pub enum ReserveError {
     /// The book refused it.
     #[error(transparent)]
     Book(#[from] BookError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_app_cancels_its_own_reservations_only_and_an_admin_any() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let d = district::load(root.join("config/districts/hubin.toml")).unwrap();
+        let lot = d.lots[0].id.clone();
+        let booked = |id: &str, owner: Option<&str>| Reservation {
+            id: id.into(),
+            lot: lot.clone(),
+            plate: "P1".into(),
+            from_ms: 0,
+            to_ms: 1000,
+            created_ms: 0,
+            state: super::super::reservation::ResState::Booked,
+            ended_ms: None,
+            owner: owner.map(str::to_string),
+        };
+        let mut desk = ParkingDesk::new(
+            &d,
+            &ParkingConfig::default(),
+            vec![booked("rsv-1", Some("app-a")), booked("rsv-2", None)],
+        );
+        let not_found = |r| matches!(r, Err(BookError::NotFound(_)));
+        assert!(not_found(desk.cancel(&lot, "rsv-1", Some("app-b"), 5)));
+        assert!(not_found(desk.cancel(&lot, "rsv-2", Some("app-b"), 5)));
+        assert!(not_found(desk.cancel(
+            "other-lot",
+            "rsv-1",
+            Some("app-a"),
+            5
+        )));
+        assert!(desk.cancel(&lot, "rsv-1", Some("app-a"), 5).is_ok());
+        assert!(desk.cancel(&lot, "rsv-2", None, 5).is_ok());
+    }
 }

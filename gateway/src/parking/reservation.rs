@@ -68,6 +68,9 @@ pub struct Reservation {
     pub state: ResState,
     /// When it stopped holding (used, cancelled, expired).
     pub ended_ms: Option<i64>,
+    /// The API account that booked it (None: booked before accounts existed); a
+    /// `parking-app` account sees and cancels only its own.
+    pub owner: Option<String>,
 }
 
 impl Reservation {
@@ -113,6 +116,8 @@ pub struct Request {
     pub from_ms: i64,
     /// Window end, clock ms.
     pub to_ms: i64,
+    /// The API account booking it.
+    pub owner: Option<String>,
 }
 
 /// Longest window accepted.
@@ -189,7 +194,7 @@ impl Book {
                 "`to` must be after `from` and in the future".into(),
             ));
         }
-        if req.to_ms - req.from_ms > MAX_WINDOW_MS {
+        if req.to_ms.saturating_sub(req.from_ms) > MAX_WINDOW_MS {
             return Err(BookError::BadWindow("a window may be at most 24 h".into()));
         }
         if req.plate.trim().is_empty() || req.plate.chars().count() > 16 {
@@ -216,6 +221,7 @@ impl Book {
             created_ms: now,
             state: ResState::Booked,
             ended_ms: None,
+            owner: req.owner,
         };
         self.items.push(r.clone());
         Ok(r)
@@ -282,6 +288,7 @@ mod tests {
             plate: "浙A12345".into(),
             from_ms: from,
             to_ms: to,
+            owner: None,
         }
     }
 

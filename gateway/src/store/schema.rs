@@ -12,7 +12,8 @@
 //!   9·10¹⁵ (the contract's limit), so −1 can never be a real sequence number.
 //! - `rollup`: one value per (district, entity, id, metric, minute), kept longer.
 //! - `deadletter`: every reject with its reason and (cut) payload.
-//! - The alert history, reservations and the forwarders' cursors (migration 2), used by
+//! - The alert history, reservations (their booking account since migration 3) and the
+//!   forwarders' cursors (migration 2), used by
 //!   [`crate::alerts::db`], [`crate::parking`] and [`crate::forward`] on connections of their
 //!   own, opened through [`open`] so that every table is at this version first.
 //!
@@ -47,6 +48,8 @@ pub const SEQ_KEY: &str = "IFNULL(seq, -1)";
 ///    (`parking_reservation`) and the forwarders' cursors (`forward_cursor`), with the index
 ///    the forwarder's rollup queries use. A store written before this version already has
 ///    them (each module created its own); `IF NOT EXISTS` keeps them as they are.
+/// 3. The API account that booked each reservation (`parking_reservation.owner`; NULL for
+///    those booked before API accounts existed).
 pub const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS device (
          id INTEGER PRIMARY KEY,
          district TEXT NOT NULL,
@@ -104,6 +107,7 @@ pub const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS device (
          PRIMARY KEY (target, stream, key)) WITHOUT ROWID;
      DROP INDEX IF EXISTS forward_rollup_by_minute;
      CREATE INDEX IF NOT EXISTS forward_rollup_by_series ON rollup (district, entity, metric, minute);",
+    "ALTER TABLE parking_reservation ADD COLUMN owner TEXT;",
 ];
 
 /// The schema version this gateway writes.

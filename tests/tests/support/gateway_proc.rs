@@ -47,7 +47,8 @@ pub struct GatewayProc {
 impl GatewayProc {
     /// `gateway run --config CONFIG --district DISTRICT --data-dir DATA --mqtt-addr
     /// 127.0.0.1:MQTT --http-addr 127.0.0.1:HTTP --start START --speed SPEED`, waiting for
-    /// its API to answer; its device port is on a free port.
+    /// its API to answer; its device port is on a free port. The test admin
+    /// ([`provision_admin`]) is provisioned in DATA first.
     #[allow(clippy::too_many_arguments)]
     pub fn start(
         config: &Path,
@@ -81,6 +82,7 @@ impl GatewayProc {
         speed: f64,
         log: &Path,
     ) -> GatewayProc {
+        provision_admin(data);
         let child = Command::new(gateway_bin())
             .arg("run")
             .arg("--config")

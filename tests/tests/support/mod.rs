@@ -4,7 +4,8 @@
 //! real servers started with temporary data folders and stopped by pid, the gateway as a
 //! separate process (so it can be killed), and the store read back by reading identity or
 //! compared with the server series by series. One file per job:
-//! - this file: ports, waits, HTTP, signals;
+//! - this file: ports, waits, HTTP (every request with the test admin's bearer token, see
+//!   [`provision_admin`]), signals;
 //! - [`gateway_proc`]: the gateway binary and its process, its delivery-test configuration;
 //! - [`mqtt`]: the embedded broker alone, a subscriber, mosquitto, a QoS 1 publisher;
 //! - [`store`]: what the store holds, by reading identity;
@@ -124,11 +125,49 @@ pub async fn people(gw: &gateway::Gateway, d: &str, zone: usize) -> u32 {
         .expect("the district's owner is running")
 }
 
-/// A plain HTTP/1.0 GET (the server closes the connection after the body, no chunking).
+/// The name of the admin account every test gateway gets ([`provision_admin`]).
+pub const TEST_ADMIN: &str = "test-admin";
+
+/// The test admin's bearer token: new for each test process, the same for every gateway
+/// that process starts.
+pub fn admin_token() -> &'static str {
+    static TOKEN: OnceLock<String> = OnceLock::new();
+    TOKEN.get_or_init(gateway::users::token::new_token)
+}
+
+/// Provisions the admin account [`TEST_ADMIN`] with [`admin_token`] for a test gateway whose
+/// data folder is `data_dir` (its default users file, `users.toml` there), before it starts:
+/// in-process with `cfg.store.data_dir`, [`GatewayProc`] does it for its data folder. The
+/// support HTTP helpers send that token, so tests that call the API keep their meaning with
+/// authentication on.
+pub fn provision_admin(data_dir: &Path) {
+    use gateway::users::{file, Account, ApiRole, TokenHash};
+    let path = file::default_path(None, data_dir);
+    let mut accounts = file::load_or_empty(&path).expect("the test gateway's users file");
+    if accounts.get(TEST_ADMIN).is_some() {
+        accounts.remove(TEST_ADMIN).unwrap();
+    }
+    accounts
+        .add(Account {
+            name: TEST_ADMIN.into(),
+            role: ApiRole::Admin,
+            hash: TokenHash::of(admin_token()),
+            created: String::new(),
+        })
+        .unwrap();
+    file::save(&path, &accounts).expect("write the test gateway's users file");
+}
+
+/// A plain HTTP/1.0 GET with the test admin's token (the server closes the connection after
+/// the body, no chunking).
 pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(60)))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\r\n",
+        admin_token()
+    )?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf)?;
     let text = String::from_utf8_lossy(&buf).into_owned();
@@ -160,27 +199,62 @@ pub fn signal(pid: u32, sig: &str) {
         .status();
 }
 
-/// One HTTP/1.1 request with a JSON body (empty for none); returns the status and the body.
+/// One HTTP/1.1 request with a JSON body (empty for none) and the test admin's token;
+/// returns the status and the body.
 pub fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    let auth = format!("Bearer {}", admin_token());
+    http_with(addr, method, path, body, &[("Authorization", &auth)])
+}
+
+/// One HTTP/1.1 request with exactly the headers given besides Host, Content-Type,
+/// Content-Length and Connection (no token unless given); returns the status, the headers
+/// (lowercase names) and the body.
+pub fn http_raw(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Vec<(String, String)>, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let out = String::from_utf8_lossy(&raw).into_owned();
     let status = out
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, body.to_string())
+}
+
+/// [`http_raw`] without the response headers.
+pub fn http_with(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    let (status, _, body) = http_raw(addr, method, path, body, headers);
     (status, body)
 }
 
