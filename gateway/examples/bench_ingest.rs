@@ -173,7 +173,7 @@ async fn main() -> anyhow::Result<()> {
         listen: format!("127.0.0.1:{}", free_port()).parse()?,
         ..Default::default()
     };
-    let broker = gateway::broker::start_embedded(&bcfg)?;
+    let broker = gateway::broker::start_embedded(&bcfg, None)?;
     let mut so = MqttOptions::new("bench-sub", "127.0.0.1", broker.addr.port());
     so.set_max_packet_size(1 << 16, 1 << 16);
     let (sub, mut sel) = AsyncClient::new(so, 10_000);

@@ -67,9 +67,28 @@ impl Gateway {
                 d.id
             );
         }
+        let mut cfg = cfg;
         let (host, port) = match cfg.broker.mode {
             BrokerMode::Embedded => {
-                let b = crate::broker::start_embedded(&cfg.broker)?;
+                // With device identities, subscribers of the embedded broker connect with
+                // them too; the gateway's own sessions then use an internal secret unless the
+                // config gives them a username and password.
+                let identities = match &cfg.devices.credentials {
+                    Some(path) => {
+                        if cfg.broker.username.is_none() {
+                            cfg.broker.username = Some(cfg.broker.client_id.clone());
+                            cfg.broker.password = Some(crate::auth::secret::new_secret());
+                            cfg.broker.password_file = None;
+                        }
+                        Some(Arc::new(
+                            crate::auth::Authenticator::open(path).with_context(|| {
+                                format!("reading the device credentials {}", path.display())
+                            })?,
+                        ))
+                    }
+                    None => None,
+                };
+                let b = crate::broker::start_embedded(&cfg.broker, identities)?;
                 (b.addr.ip().to_string(), b.addr.port())
             }
             BrokerMode::External => (cfg.broker.host.clone(), cfg.broker.port),

@@ -352,6 +352,115 @@ async fn the_device_port_enforces_each_devices_identity() {
     }
 }
 
+/// The embedded broker, where the twin, the signs and the desk subscribe, takes the same
+/// identities: an anonymous subscriber and a wrong password are refused, a reader identity
+/// is served the retained live state (which the gateway's own sessions, with their internal
+/// secret, keep publishing), and nobody may take the gateway's client id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_broker_takes_the_same_identities() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("devices.passwd");
+    let screen = add(&file, &["screen-1", "--role", "reader"]);
+    let s1 = add(&file, &["ps-1", "--role", "device"]);
+    let cfg = dir.path().join("gateway.toml");
+    delivery_config(
+        &cfg,
+        &format!("[devices]\ncredentials = {:?}", file.display().to_string()),
+    );
+    let mqtt = free_port();
+    let gw = GatewayProc::start(
+        &cfg,
+        &root().join("tests/fixtures/mini.toml"),
+        &dir.path().join("data"),
+        mqtt,
+        free_port(),
+        &chrono::Utc::now().to_rfc3339(),
+        1.0,
+        &dir.path().join("gateway.log"),
+    );
+    let summary = "district/mini/live/summary";
+
+    // Anonymous and wrong-password subscribers get nothing: rumqttd closes the connection
+    // without a CONNACK.
+    for login in [
+        None,
+        Some(("screen-1", "wrong")),
+        Some(("screen-1", s1.as_str())),
+    ] {
+        let (_c, mut rx) = client(mqtt, "screen-1", login);
+        next(&mut rx, |e| match e {
+            Ok(Packet::ConnAck(a)) => panic!("{login:?} was let in: {a:?}"),
+            Err(_) => Some(()),
+            _ => None,
+        })
+        .await;
+    }
+    let sub = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &mqtt.to_string(), "-t", summary])
+        .args(["-C", "1", "-W", "3"])
+        .output()
+        .expect("mosquitto_sub (apt-get install mosquitto-clients)");
+    assert!(
+        !sub.status.success() && sub.stdout.is_empty(),
+        "an anonymous mosquitto_sub was served: {}",
+        String::from_utf8_lossy(&sub.stdout)
+    );
+
+    // The reader, with its own password: served the retained summary (mosquitto_sub too).
+    let (c, mut rx) = client(mqtt, "screen-1", Some(("screen-1", &screen)));
+    assert_eq!(connack(&mut rx).await, ConnectReturnCode::Success);
+    c.subscribe(summary, QoS::AtLeastOnce).await.unwrap();
+    next(&mut rx, |e| match e {
+        Ok(Packet::Publish(p)) if p.topic == summary => Some(()),
+        Err(e) => panic!("the reader's connection ended: {e}"),
+        _ => None,
+    })
+    .await;
+    let sub = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &mqtt.to_string(), "-t", summary])
+        .args(["-i", "screen-1-desk", "-u", "screen-1", "-P", &screen])
+        .args(["-C", "1", "-W", "10"])
+        .output()
+        .unwrap();
+    assert!(
+        sub.status.success() && String::from_utf8_lossy(&sub.stdout).contains("\"people_now\""),
+        "mosquitto_sub as the reader: {} {}",
+        String::from_utf8_lossy(&sub.stdout),
+        String::from_utf8_lossy(&sub.stderr)
+    );
+
+    // The gateway's client id is nobody's to take; its sessions go on publishing.
+    let (_c, mut taker) = client(
+        mqtt,
+        "smart-district-gateway-live",
+        Some(("screen-1", &screen)),
+    );
+    next(&mut taker, |e| match e {
+        Ok(Packet::ConnAck(a)) => panic!("the gateway's client id was taken: {a:?}"),
+        Err(_) => Some(()),
+        _ => None,
+    })
+    .await;
+    let (d, mut drx) = client(gw.device_port, "ps-1", Some(("ps-1", &s1)));
+    assert_eq!(connack(&mut drx).await, ConnectReturnCode::Success);
+    d.publish(PS1, QoS::AtLeastOnce, false, bay(true, now_ms()))
+        .await
+        .unwrap();
+    puback(&mut drx).await;
+    let bays_topic = "district/mini/live/bays/p1";
+    c.subscribe(bays_topic, QoS::AtLeastOnce).await.unwrap();
+    next(&mut rx, |e| match e {
+        Ok(Packet::Publish(p)) if p.topic == bays_topic => std::str::from_utf8(&p.payload)
+            .unwrap()
+            .contains('O')
+            .then_some(()),
+        Err(e) => panic!("the reader's connection ended: {e}"),
+        _ => None,
+    })
+    .await;
+    drop(gw);
+}
+
 /// Debian's mosquitto with a password file and an ACL file, on a loopback port.
 struct SecuredMosquitto {
     child: std::process::Child,

@@ -16,7 +16,7 @@ fn start_broker(addr: SocketAddr) {
         max_packet_bytes: 1 << 20,
         ..Default::default()
     };
-    gateway::broker::start_embedded(&cfg).expect("embedded broker");
+    gateway::broker::start_embedded(&cfg, None).expect("embedded broker");
 }
 
 fn publish_retained(addr: SocketAddr, topic: &str, payload: &str) {

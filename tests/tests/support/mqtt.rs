@@ -141,7 +141,7 @@ pub fn start_broker(max_packet_bytes: usize) -> std::net::SocketAddr {
         max_packet_bytes,
         ..Default::default()
     };
-    gateway::broker::start_embedded(&cfg)
+    gateway::broker::start_embedded(&cfg, None)
         .expect("embedded broker")
         .addr
 }
