@@ -35,6 +35,7 @@ fn config(data: &std::path::Path, vm: &Vm, fast_clock: bool) -> GatewayConfig {
     cfg.store.data_dir = data.to_path_buf();
     if fast_clock {
         cfg.ingest.max_future = Duration::from_secs(3650 * 86_400);
+        cfg.ingest.max_future_state = Duration::from_secs(3650 * 86_400);
         cfg.ingest.max_late = Duration::from_secs(3650 * 86_400);
         cfg.publish.rollup_close_after = Duration::from_secs(6 * 3600);
     }

@@ -32,7 +32,7 @@ async fn after_a_kill_9_the_cursor_resumes_and_resent_points_overwrite_themselve
         &config,
         format!(
             "instance = \"crash-test\"\n\
-             [ingest]\nmax_future = \"3650d\"\nmax_late = \"3650d\"\n\
+             [ingest]\nmax_future = \"3650d\"\nmax_future_state = \"3650d\"\nmax_late = \"3650d\"\n\
              [publish]\nrollup_close_after = \"6h\"\n\
              [[forward]]\nname = \"vm\"\nurl = \"{}\"\norg = \"district\"\nbucket = \"district\"\n\
              batch_age = \"200ms\"\nretry_max = \"1s\"\n",

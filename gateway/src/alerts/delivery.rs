@@ -58,7 +58,8 @@ pub async fn run(
                 .body(d.body.clone())
                 .send()
                 .await
-                .map_err(|e| e.to_string())
+                // Robots' URLs carry their access tokens: never in an error kept or logged.
+                .map_err(|e| e.without_url().to_string())
                 .and_then(|r| {
                     if r.status().is_success() {
                         Ok(())

@@ -195,7 +195,7 @@ pub fn delivery_config(path: &Path, broker: &str) {
         path,
         format!(
             "instance = \"delivery-test\"\n{broker}\n\
-             [ingest]\nmax_future = \"3650d\"\nmax_late = \"3650d\"\n\
+             [ingest]\nmax_future = \"3650d\"\nmax_future_state = \"3650d\"\nmax_late = \"3650d\"\n\
              [publish]\nrollup_close_after = \"6h\"\n"
         ),
     )
