@@ -37,14 +37,15 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Publishes `n` footfall line readings round-robin over `devices` at QoS 1 with `security`.
+/// Publishes `n` footfall line readings round-robin over `devices` at QoS 1 with `security`;
+/// the client's event loop task (abort it once everything is acknowledged).
 async fn publish(
     port: u16,
     security: &ClientSecurity,
     devices: &[(String, String)],
     n: usize,
     base_ts: i64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let mut o = MqttOptions::new(format!("{BRIDGE}-{port}"), "localhost", port);
     o.set_inflight(1000);
     o.set_max_packet_size(1 << 16, 1 << 16);
@@ -76,8 +77,7 @@ async fn publish(
             .await?;
     }
     tokio::time::sleep(Duration::from_millis(10)).await;
-    std::mem::forget(poll);
-    Ok(())
+    Ok(poll)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -136,7 +136,7 @@ async fn run(
     let port = gw.device_addr.expect("device port enabled").port();
     let m = gw.shared.metrics.clone();
     let t = Instant::now();
-    publish(port, &security, devices, n, base_ts).await?;
+    let poll = publish(port, &security, devices, n, base_ts).await?;
     let deadline = Instant::now() + Duration::from_secs(600);
     while m.acks.load(Relaxed) < n as u64 {
         anyhow::ensure!(
@@ -147,6 +147,7 @@ async fn run(
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let seconds = t.elapsed().as_secs_f64();
+    poll.abort();
     gw.shutdown().await;
     let stored = gateway::store::Reader::open(dir.path())?.reading_count()?;
     Ok((n as f64 / seconds, stored))
