@@ -71,8 +71,7 @@ enum Command {
     /// Manage the HTTP API's accounts: bearer tokens and their roles (viewer, operator,
     /// parking-app, admin).
     Users(gateway::users::cli::UsersArgs),
-    /// Make a local CA, a server certificate and client certificates for trying TLS out
-    /// (production uses the operator's own PKI).
+    // About and help text: on `CertsArgs`.
     Certs(gateway::tls::cli::CertsArgs),
 }
 
