@@ -305,9 +305,7 @@ fn a_fire_alarm_without_a_usable_time_is_taken_at_arrival_and_nothing_else_is() 
         );
     }
     assert_eq!(
-        decode_fire_alarm_at(br#"{"state":"alarm","seq":7}"#, at)
-            .unwrap()
-            .seq,
+        decode_fire_alarm_at(br#"{"state":"alarm","seq":7}"#, at).unwrap().seq,
         Some(7)
     );
     for p in [
