@@ -15,8 +15,12 @@
 //! - [`scale`]: replicating a district N times for load tests.
 //! - [`backoff`]: retry delays (capped exponential, with jitter) for every reconnect loop.
 //! - [`contract`]: MQTT topics and payloads (readings, live snapshots, signs, alerts, truth).
+//! - `client` (feature `client`): the MQTT client options every client program shares: TLS
+//!   (`--cafile`, `--cert`, `--key`), `--username`, `--password-file`.
 
 pub mod backoff;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod clock;
 pub mod contract;
 pub mod error;

@@ -34,6 +34,10 @@ pub fn check(files: &[PathBuf]) -> ExitCode {
                     cfg.broker.mode,
                     cfg.districts.len()
                 );
+                for problem in crate::tls::load::problems(&cfg) {
+                    ok = false;
+                    eprintln!("{}: {problem}", f.display());
+                }
                 districts.extend(cfg.districts);
             }
             Err(e) => {

@@ -38,7 +38,8 @@ pub fn clock(start: Option<&str>, speed: Option<f64>) -> anyhow::Result<Clock> {
 }
 
 /// The log filter when `RUST_LOG` is not set.
-const DEFAULT_FILTER: &str = "info,rumqttd=warn,rumqttc=warn";
+// rustls warns of clients that send an IP address as SNI (mosquitto with `-h 127.0.0.1`).
+const DEFAULT_FILTER: &str = "info,rumqttd=warn,rumqttc=warn,rustls=error";
 
 fn env_filter() -> tracing_subscriber::EnvFilter {
     tracing_subscriber::EnvFilter::try_from_default_env()

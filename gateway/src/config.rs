@@ -107,6 +107,16 @@ pub struct BrokerConfig {
     pub max_inflight: u16,
     /// Most client connections the embedded broker accepts. Default 10,000.
     pub max_connections: usize,
+    /// Embedded: TLS for subscribers, `{ cert, key, client_ca, require_client_cert }` (paths
+    /// relative to this file), served on `tls_listen` by the gateway in front of the broker
+    /// (rumqttd's own TLS is not used: see docs/ARCHITECTURE.md, "TLS"). `listen` stays
+    /// plaintext for the gateway's own sessions: keep it on the loopback. With `client_ca`,
+    /// clients may (with `require_client_cert`: must) present a certificate signed by it; the
+    /// broker's username and password still apply. Default: none.
+    pub tls: Option<crate::tls::TlsConfig>,
+    /// Embedded, with `tls`: where subscribers connect over TLS. Default `127.0.0.1:8884`
+    /// (port 0 picks a free port).
+    pub tls_listen: SocketAddr,
 }
 
 /// Which broker.
@@ -133,6 +143,8 @@ impl Default for BrokerConfig {
             max_packet_bytes: 65_536,
             max_inflight: 2000,
             max_connections: 10_000,
+            tls: None,
+            tls_listen: "127.0.0.1:8884".parse().expect("valid"),
         }
     }
 }
@@ -273,6 +285,9 @@ pub struct HttpConfig {
     pub requests_per_sec: f64,
     /// Requests an account may make at once above that rate. Default 100.
     pub burst: u32,
+    /// HTTPS: `{ cert, key }` (PEM; paths relative to this file). When set, the API serves
+    /// HTTPS only, on `listen`; a handshake must finish within 10 s. Default: none (HTTP).
+    pub tls: Option<crate::tls::CertKey>,
 }
 
 impl Default for HttpConfig {
@@ -285,6 +300,7 @@ impl Default for HttpConfig {
             allowed_origins: Vec::new(),
             requests_per_sec: 50.0,
             burst: 100,
+            tls: None,
         }
     }
 }
@@ -322,6 +338,9 @@ impl GatewayConfig {
                 *f = base.join(&*f);
             }
         }
+        cfg.devices.tls = cfg.devices.tls.map(|t| t.resolved(base));
+        cfg.broker.tls = cfg.broker.tls.map(|t| t.resolved(base));
+        cfg.http.tls = cfg.http.tls.map(|t| t.resolved(base));
         Ok(cfg)
     }
 }

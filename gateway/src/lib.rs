@@ -49,6 +49,8 @@
 //! - [`api`]: the HTTP API (live, history, WebSocket, alerts, parking, `/metrics`), every
 //!   call but `/healthz` authenticated by a bearer token ([`api::auth`]), rate-limited per
 //!   account ([`api::limit`]), cross-site origins refused ([`api::origin`]).
+//! - [`tls`]: TLS for the device port, the broker's TLS front and the API; `gateway certs`,
+//!   a local CA for trying it out.
 //! - [`users`]: the API's accounts: roles, tokens stored as SHA-256, the users file, and
 //!   `gateway users`.
 //! - [`config`], [`metrics`], [`shared`], [`run`] ([`Gateway`]): configuration, counters, what
@@ -72,6 +74,7 @@ pub mod shared;
 pub mod state;
 pub mod stop;
 pub mod store;
+pub mod tls;
 pub mod transport;
 pub mod users;
 

@@ -6,6 +6,7 @@
 //! - `gateway credentials add | rotate | revoke | list | import | mosquitto-acl`: the device
 //!   port's identities.
 //! - `gateway users add | rotate | revoke | list`: the HTTP API's accounts.
+//! - `gateway certs init | client`: a local CA and certificates for trying TLS out.
 
 use std::path::PathBuf;
 
@@ -70,6 +71,8 @@ enum Command {
     /// Manage the HTTP API's accounts: bearer tokens and their roles (viewer, operator,
     /// parking-app, admin).
     Users(gateway::users::cli::UsersArgs),
+    // About and help text: on `CertsArgs`.
+    Certs(gateway::tls::cli::CertsArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -111,6 +114,7 @@ fn main() -> std::process::ExitCode {
         Command::Credentials(a) => {
             gateway::auth::cli::run(a, &mut std::io::stdout().lock()).map_err(Into::into)
         }
+        Command::Certs(a) => gateway::tls::cli::run(a, &mut std::io::stdout().lock()),
         Command::Users(a) => a.path().and_then(|path| {
             gateway::users::cli::run(&path, a.command, &mut std::io::stdout().lock())
                 .map_err(Into::into)

@@ -85,10 +85,15 @@ pub struct Metrics {
     pub device_connected: AtomicI64,
     /// Device connections accepted (CONNACK success) on the device port.
     pub device_connects: AtomicU64,
-    /// Device connections refused: credentials, protocol version, client id, connection limit.
+    /// Device connections refused: credentials, protocol version, client id, connection limit,
+    /// TLS handshake.
     pub device_refused: AtomicU64,
     /// Device connections refused for a missing, unknown or wrong username or password.
     pub device_bad_credentials: AtomicU64,
+    /// Device connections refused in the TLS handshake (plaintext on a TLS port, an untrusted
+    /// or CN-less client certificate, no handshake within the connect timeout); also counted
+    /// in `device_refused`.
+    pub device_tls_refused: AtomicU64,
     /// Device publishes refused as `not_your_topic` (a topic of another device, or any topic
     /// from a reader), by identity.
     pub device_not_your_topic: Mutex<BTreeMap<String, u64>>,
@@ -263,6 +268,11 @@ impl Metrics {
             "gateway_device_bad_credentials_total",
             "Device connections refused for a missing, unknown or wrong username or password.",
             self.device_bad_credentials.load(Relaxed),
+        );
+        counter(
+            "gateway_device_tls_refused_total",
+            "Device connections refused in the TLS handshake (also in gateway_device_refused_total).",
+            self.device_tls_refused.load(Relaxed),
         );
         counter(
             "gateway_device_protocol_errors_total",

@@ -31,6 +31,8 @@ pub struct Gateway {
     /// The MQTT broker (embedded or external): live topics for subscribers, and readings of
     /// devices that publish to it.
     pub mqtt_addr: String,
+    /// The embedded broker's TLS listener (`[broker] tls`), if any.
+    pub mqtt_tls_addr: Option<SocketAddr>,
     /// The device port, where devices publish readings acknowledged after commit (`None` when
     /// `[devices] enabled = false`).
     pub device_addr: Option<SocketAddr>,
@@ -68,6 +70,10 @@ impl Gateway {
             );
         }
         let mut cfg = cfg;
+        anyhow::ensure!(
+            cfg.broker.tls.is_none() || cfg.broker.mode == BrokerMode::Embedded,
+            "[broker] tls applies to the embedded broker only (an external broker has its own)"
+        );
         let (host, port) = match cfg.broker.mode {
             BrokerMode::Embedded => {
                 // With device identities, subscribers of the embedded broker connect with
@@ -92,6 +98,14 @@ impl Gateway {
                 (b.addr.ip().to_string(), b.addr.port())
             }
             BrokerMode::External => (cfg.broker.host.clone(), cfg.broker.port),
+        };
+        // Read now, so that a broken certificate or key stops the start with its file.
+        let http_tls = match &cfg.http.tls {
+            Some(t) => Some(
+                crate::tls::acceptor(&t.as_tls(), &[b"http/1.1"])
+                    .map_err(|e| anyhow::anyhow!("[http] tls: {e}"))?,
+            ),
+            None => None,
         };
         let metrics = Arc::new(Metrics::default());
         crate::forward::check(&cfg.forward)?;
@@ -165,6 +179,28 @@ impl Gateway {
         });
 
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let mqtt_tls_addr = match &cfg.broker.tls {
+            Some(t) => {
+                let front = crate::broker::tls_front::start(
+                    t,
+                    cfg.broker.tls_listen,
+                    cfg.broker.listen,
+                    cfg.broker.max_connections,
+                    shutdown_rx.clone(),
+                )
+                .await
+                .with_context(|| {
+                    format!(
+                        "binding the broker's TLS listener to {}",
+                        cfg.broker.tls_listen
+                    )
+                })?;
+                tasks.push(front.task);
+                Some(front.addr)
+            }
+            None => None,
+        };
         // Ingest stops first, so that the pipeline has drained before the publisher's last
         // tick closes the minutes and the other tasks stop.
         let (stop_ingest, stop_ingest_rx) = watch::channel(false);
@@ -184,7 +220,6 @@ impl Gateway {
             apply_verdicts(shared.clone(), deadletters.clone()),
         );
         let (ingest_tx, ingest_rx) = mpsc::channel(cfg.ingest.queue.max(1));
-        let mut tasks = Vec::new();
         let mut ingest = Vec::new();
         let mut owners_tasks = Vec::new();
 
@@ -313,14 +348,17 @@ impl Gateway {
         let api_shared = shared.clone();
         let api_shutdown = shutdown_rx.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = crate::api::serve(api_shared, guard, listener, api_shutdown).await {
+            if let Err(e) =
+                crate::api::serve(api_shared, guard, listener, http_tls, api_shutdown).await
+            {
                 tracing::error!(error = %e, "API server stopped");
             }
         }));
-        tracing::info!(mqtt = %format!("{host}:{port}"), devices = ?device_addr, http = %http_addr, districts = shared.districts.len(), "gateway running");
+        tracing::info!(mqtt = %format!("{host}:{port}"), mqtt_tls = ?mqtt_tls_addr, https = cfg.http.tls.is_some(), devices = ?device_addr, http = %http_addr, districts = shared.districts.len(), "gateway running");
         Ok(Gateway {
             shared,
             mqtt_addr: format!("{host}:{port}"),
+            mqtt_tls_addr,
             device_addr,
             http_addr,
             shutdown,

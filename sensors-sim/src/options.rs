@@ -79,6 +79,8 @@ pub struct SimOptions {
     pub qos: u8,
     /// MQTT client id (default `sensors-sim-<seed>`).
     pub client_id: Option<String>,
+    /// TLS and credentials (default: plain TCP, anonymous).
+    pub security: district::client::ClientSecurity,
     /// Injected malformed messages as JSON Lines, appended.
     pub injected: Option<PathBuf>,
     /// Generate without connecting to a broker.
@@ -111,6 +113,7 @@ impl Default for SimOptions {
             counter_error: 0.0,
             qos: 1,
             client_id: None,
+            security: Default::default(),
             injected: None,
             dry_run: false,
             progress_every: Duration::from_secs(5),
@@ -194,6 +197,8 @@ pub struct Cli {
     /// MQTT client id [default: sensors-sim-SEED].
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
+    #[command(flatten)]
+    pub security: district::client::ClientSecurity,
     /// Append every injected malformed message to FILE as JSON Lines (topic, payload_len,
     /// variety, expected_reason, payload).
     #[arg(long, value_name = "FILE")]
@@ -240,6 +245,7 @@ impl From<Cli> for SimOptions {
             counter_error: c.counter_error,
             qos: c.qos,
             client_id: c.client_id,
+            security: c.security,
             injected: c.injected,
             dry_run: c.dry_run,
             ..SimOptions::default()

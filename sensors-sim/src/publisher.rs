@@ -39,6 +39,9 @@ pub enum PublishError {
     /// The event loop task has ended.
     #[error("the MQTT event loop has stopped: {0}")]
     Closed(#[from] ClientError),
+    /// `--cafile`, `--cert`, `--key` or `--password-file` unusable.
+    #[error("{0}")]
+    Security(#[from] district::client::ClientError),
 }
 
 /// Splits `HOST:PORT` (IPv6 hosts in brackets: `[::1]:1883`).
@@ -91,8 +94,19 @@ impl Link {
     /// Starts the client and its event loop task (the connection itself is made, and retried,
     /// by the task).
     pub fn connect(broker: &str, client_id: &str) -> Result<Link, PublishError> {
+        Link::connect_with(broker, client_id, &Default::default())
+    }
+
+    /// The same with TLS and credentials (`--cafile`, `--cert`, `--key`, `--username`,
+    /// `--password-file`).
+    pub fn connect_with(
+        broker: &str,
+        client_id: &str,
+        security: &district::client::ClientSecurity,
+    ) -> Result<Link, PublishError> {
         let (host, port) = parse_broker(broker)?;
         let mut o = MqttOptions::new(client_id, host, port);
+        security.apply(&mut o)?;
         o.set_keep_alive(Duration::from_secs(30))
             .set_clean_session(true)
             .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES)

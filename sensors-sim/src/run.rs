@@ -71,7 +71,11 @@ pub async fn run(opts: SimOptions, clock: Clock) -> anyhow::Result<RunSummary> {
     let link = if opts.dry_run {
         None
     } else {
-        Some(Link::connect(&opts.broker, &opts.client_id())?)
+        Some(Link::connect_with(
+            &opts.broker,
+            &opts.client_id(),
+            &opts.security,
+        )?)
     };
     let qos = if opts.qos == 0 {
         QoS::AtMostOnce

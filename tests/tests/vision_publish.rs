@@ -30,6 +30,7 @@ use tokio::sync::mpsc;
 fn publisher(broker: String, district: &str, device: &str, interval_ms: u64) -> PublisherConfig {
     PublisherConfig {
         broker,
+        security: Default::default(),
         client_id: format!("vision-e2e-{device}"),
         district: district.into(),
         device: device.into(),

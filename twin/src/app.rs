@@ -41,7 +41,7 @@ pub fn build(args: &Args) -> anyhow::Result<App> {
     if args.synthetic {
         crate::synthetic::spawn((*layout).clone(), inbox.clone(), Duration::from_secs(3));
     } else {
-        feed::spawn_mqtt(&args.broker, &district_id, inbox.clone())?;
+        feed::spawn_mqtt(&args.broker, &args.security, &district_id, inbox.clone())?;
     }
 
     let font = match find_cjk_font(args.font.as_deref()) {

@@ -14,6 +14,9 @@ pub struct Args {
     /// MQTT broker the gateway publishes to, HOST:PORT.
     #[arg(long, default_value = "127.0.0.1:1883")]
     pub broker: String,
+    /// TLS (`--cafile`, `--cert`, `--key`) and credentials for the broker.
+    #[command(flatten)]
+    pub security: district::client::ClientSecurity,
     /// District id in the topics (default: the file's id).
     #[arg(long)]
     pub district_id: Option<String>,

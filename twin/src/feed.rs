@@ -146,17 +146,25 @@ pub fn subscriptions(d: &str) -> Vec<String> {
 }
 
 /// Starts the MQTT thread for one district on `broker` (`HOST:PORT`).
-pub fn spawn_mqtt(broker: &str, district_id: &str, inbox: SharedInbox) -> anyhow::Result<()> {
+/// `security`: TLS and credentials (`--cafile`, `--cert`, `--key`, `--username`,
+/// `--password-file`), read now.
+pub fn spawn_mqtt(
+    broker: &str,
+    security: &district::client::ClientSecurity,
+    district_id: &str,
+    inbox: SharedInbox,
+) -> anyhow::Result<()> {
     let (host, port) = broker
         .rsplit_once(':')
         .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
         .ok_or_else(|| anyhow::anyhow!("--broker \"{broker}\" is not HOST:PORT"))?;
     let topics = subscriptions(district_id);
     let client_id = format!("twin-{}-{}", district_id, std::process::id());
+    let mut opts = MqttOptions::new(client_id, host, port);
+    security.apply(&mut opts)?;
     std::thread::Builder::new()
         .name("twin-mqtt".into())
         .spawn(move || {
-            let mut opts = MqttOptions::new(client_id, host, port);
             opts.set_keep_alive(Duration::from_secs(15))
                 .set_clean_session(true)
                 .set_max_packet_size(4 << 20, 64 << 10);

@@ -52,7 +52,7 @@ fn retries_until_a_broker_listens_then_receives_retained_state() {
         .port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let inbox = Arc::new(Mutex::new(Inbox::default()));
-    spawn_mqtt(&addr.to_string(), "d", inbox.clone()).unwrap();
+    spawn_mqtt(&addr.to_string(), &Default::default(), "d", inbox.clone()).unwrap();
     // Nobody listens yet: it fails, counts, and keeps trying.
     wait("a failed attempt", &inbox, |i| i.reconnects >= 1);
     assert!(!inbox.lock().unwrap().connected);

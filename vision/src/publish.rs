@@ -56,6 +56,8 @@ pub fn health_topic(district: &str, device: &str) -> String {
 pub struct PublisherConfig {
     /// Broker `HOST:PORT`.
     pub broker: String,
+    /// TLS and credentials (`--cafile`, `--cert`, `--key`, `--username`, `--password-file`).
+    pub security: district::client::ClientSecurity,
     /// MQTT client id.
     pub client_id: String,
     /// District id.
@@ -105,6 +107,9 @@ pub enum PublishError {
     /// The runtime could not start.
     #[error("starting the publisher: {0}")]
     Runtime(#[from] std::io::Error),
+    /// A TLS or password file is unusable.
+    #[error("{0}")]
+    Security(#[from] district::client::ClientError),
 }
 
 fn parse_broker(s: &str) -> Result<(String, u16), PublishError> {
@@ -125,6 +130,9 @@ pub fn spawn(
     rx: mpsc::Receiver<Update>,
 ) -> Result<std::thread::JoinHandle<Summary>, PublishError> {
     let (host, port) = parse_broker(&cfg.broker)?;
+    // Read the files now, so that a bad one is an error of the start.
+    cfg.security
+        .apply(&mut rumqttc::MqttOptions::new("check", &host, port))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -161,6 +169,9 @@ async fn run(
             QoS::AtLeastOnce,
             true,
         ));
+    if let Err(e) = cfg.security.apply(&mut o) {
+        tracing::error!(error = %e, "MQTT TLS or credentials");
+    }
     let (client, mut eventloop) = AsyncClient::new(o, 64);
     let (net_tx, mut net) = mpsc::channel::<Net>(256);
     let driver = tokio::spawn(async move {

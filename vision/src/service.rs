@@ -39,12 +39,14 @@ pub fn run(
     resolved: &Resolved,
     clock: Clock,
     stop: Arc<AtomicBool>,
+    security: &district::client::ClientSecurity,
 ) -> Result<RunSummary> {
     cv::single_threaded()?;
     let (tx, rx) = mpsc::channel::<Update>(publish::CHANNEL);
     let publisher = publish::spawn(
         PublisherConfig {
             broker: cfg.broker.clone(),
+            security: security.clone(),
             client_id: format!("footfall-counter-{}-{}", resolved.district, cfg.device),
             district: resolved.district.clone(),
             device: cfg.device.clone(),

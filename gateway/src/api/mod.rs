@@ -142,21 +142,39 @@ pub fn router(shared: Arc<Shared>, guard: Arc<auth::Guard>) -> Router {
         .with_state(shared)
 }
 
-/// Serves the API until `shutdown` turns true.
+/// Serves the API until `shutdown` turns true: HTTPS only when `tls` is given (`[http] tls`;
+/// a plain HTTP request then fails the handshake), HTTP otherwise.
 pub async fn serve(
     shared: Arc<Shared>,
     guard: Arc<auth::Guard>,
     listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
     let app = router(shared, guard).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            while !*shutdown.borrow() {
-                if shutdown.changed().await.is_err() {
-                    break;
-                }
+    let stopped = async move {
+        while !*shutdown.borrow() {
+            if shutdown.changed().await.is_err() {
+                break;
             }
-        })
-        .await
+        }
+    };
+    match tls {
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+        }
+        Some(acceptor) => {
+            let handshake = std::time::Duration::from_secs(10);
+            // `tap_io` (a no-op) is what gives a custom listener the peer's address as
+            // `ConnectInfo<SocketAddr>` in axum 0.8.
+            let listener = crate::tls::listener::TlsListener::new(listener, acceptor, handshake)?
+                .tap_io(|_| {});
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+        }
+    }
 }

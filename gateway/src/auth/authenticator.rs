@@ -113,6 +113,20 @@ impl Authenticator {
         Ok(entry.identity.clone())
     }
 
+    /// The identity `id`, without a password: for a device whose TLS client certificate,
+    /// verified by the handshake, names it (`[devices] tls`, `client_ca`).
+    pub fn identity(&self, id: &str) -> Result<Arc<Identity>, Refusal> {
+        self.refresh();
+        self.credentials()
+            .get(id)
+            .map(|e| e.identity.clone())
+            .ok_or_else(|| {
+                Refusal::BadCredentials(format!(
+                    "the client certificate's CN \"{id}\" is not an identity of the credentials file"
+                ))
+            })
+    }
+
     /// Whether `identity` may connect with MQTT client id `client_id`: the client id must be
     /// in its own namespace ([`Credentials::owner_of_client_id`]).
     pub fn check_client_id(&self, identity: &Identity, client_id: &str) -> Result<(), Refusal> {

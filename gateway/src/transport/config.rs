@@ -31,6 +31,13 @@ pub struct DevicesConfig {
     /// longer apply here. Default: none (the `[broker]` credentials, if any, are required of
     /// every device, and any device may publish for any device).
     pub credentials: Option<PathBuf>,
+    /// TLS (MQTT over TLS; port 8883 by convention): `{ cert, key, client_ca,
+    /// require_client_cert }`, paths relative to this file. When set, the port accepts only
+    /// TLS (a plaintext CONNECT fails the handshake, counted as a `tls` refusal); the
+    /// handshake must finish within `connect_timeout`. With `client_ca`, a device's verified
+    /// client certificate names its identity by its CN (no password needed; a username, if
+    /// given, must equal the CN). Default: none (plain TCP).
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for DevicesConfig {
@@ -41,6 +48,7 @@ impl Default for DevicesConfig {
             max_connections: 10_000,
             connect_timeout: Duration::from_secs(10),
             credentials: None,
+            tls: None,
         }
     }
 }

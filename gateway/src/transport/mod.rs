@@ -20,12 +20,16 @@
 //! - [`relay`]: a device's other messages (its health, say) passed on to the broker; the
 //!   gateway's own topics refused.
 //! - [`session`]: one connection, CONNECT to DISCONNECT.
+//! - [`tls`]: the port over TLS (`[devices] tls`): the handshake, and devices identified by
+//!   their client certificate; [`stream`]: plain or TLS connections alike to the session.
 
 pub mod config;
 pub mod frame;
 pub mod registry;
 pub mod relay;
 pub mod session;
+mod stream;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
@@ -56,6 +60,8 @@ pub(crate) struct Port {
     registry: registry::Registry,
     /// The session that passes relayed messages on to the broker.
     relay: Option<rumqttc::AsyncClient>,
+    /// With `[devices] tls`: every connection is a TLS one.
+    tls: Option<Arc<rustls::ServerConfig>>,
     next_conn: AtomicU64,
     stop: watch::Receiver<bool>,
 }
@@ -98,6 +104,15 @@ pub async fn start(
         }
         None => None,
     };
+    let tls = match &cfg.tls {
+        Some(t) => Some(crate::tls::server_config(t, &[]).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("[devices] tls: {e}"),
+            )
+        })?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;
     let port = Arc::new(Port {
@@ -109,12 +124,13 @@ pub async fn start(
         max_packet,
         registry: Default::default(),
         relay,
+        tls,
         next_conn: AtomicU64::new(1),
         stop: stop.clone(),
     });
     let slots = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
     let task = tokio::spawn(accept_loop(listener, port, slots, stop));
-    tracing::info!(%addr, "device port listening");
+    tracing::info!(%addr, tls = cfg.tls.is_some(), "device port listening");
     Ok(DevicePort { addr, task })
 }
 
@@ -134,7 +150,16 @@ async fn accept_loop(
                     Ok(slot) => {
                         let port = port.clone();
                         sessions.spawn(async move {
-                            session::serve(stream, peer, port).await;
+                            let _ = stream.set_nodelay(true);
+                            match &port.tls {
+                                None => session::serve(stream, peer, port, None).await,
+                                Some(config) => {
+                                    let acceptor = tokio_rustls::TlsAcceptor::from(config.clone());
+                                    if let Some((tls, cn)) = tls::handshake(&port, &acceptor, stream, peer).await {
+                                        session::serve(tls, peer, port, cn).await;
+                                    }
+                                }
+                            }
                             drop(slot);
                         });
                     }

@@ -23,13 +23,12 @@ use rumqttc::mqttbytes::v4::{
     SubscribeReasonCode, UnsubAck,
 };
 use rumqttc::mqttbytes::{self, QoS};
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
 use super::frame::{self, Frame, FrameError, OVERSIZED_HEAD};
 use super::relay::{self, Route};
+use super::stream::DeviceStream;
 use super::Port;
 use crate::auth::{Denied, Identity, Refusal};
 use crate::store::writer::DeadLetterRow;
@@ -37,11 +36,16 @@ use crate::store::{Ack, DeviceAcks, StoreMsg};
 
 /// Serves one connection until the device leaves, breaks the protocol, is taken over by a
 /// newer connection with its client id, or the port stops; acknowledgements still owed for
-/// committed readings are written before the socket closes.
-pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) {
+/// committed readings are written before the socket closes. `cert_id`: the CN of the
+/// device's verified TLS client certificate ([`super::tls`]).
+pub(super) async fn serve<S: DeviceStream>(
+    stream: S,
+    peer: SocketAddr,
+    port: Arc<Port>,
+    cert_id: Option<String>,
+) {
     let conn = port.next_conn.fetch_add(1, Relaxed);
-    let _ = stream.set_nodelay(true);
-    let (mut rd, wr) = stream.into_split();
+    let (mut rd, wr) = stream.split();
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (ack_tx, ack_rx) = mpsc::unbounded_channel();
     let writer = tokio::spawn(write_loop(wr, out_rx, ack_rx, port.max_packet));
@@ -55,7 +59,11 @@ pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, port: Arc<Port>) 
     .await;
     let accepted = match first {
         Ok(Ok(Frame::Packet(Packet::Connect(c)))) => {
-            accept(&port, &c, conn).await.map(|(id, who)| (id, who, c))
+            let accepted = match &cert_id {
+                Some(cn) => super::tls::accept_certified(&port, &c, conn, cn).await,
+                None => accept(&port, &c, conn).await,
+            };
+            accepted.map(|(id, who)| (id, who, c))
         }
         Ok(Err(FrameError::Protocol(mqttbytes::Error::InvalidProtocolLevel(level)))) => Err((
             ConnectReturnCode::RefusedProtocolVersion,
@@ -461,7 +469,7 @@ fn same(a: &str, b: &str) -> bool {
 /// Writes control packets and the store's acknowledgements, batching whatever is waiting
 /// into one write.
 async fn write_loop(
-    mut wr: OwnedWriteHalf,
+    mut wr: impl AsyncWrite + Unpin,
     mut out: mpsc::UnboundedReceiver<Packet>,
     mut acks: mpsc::UnboundedReceiver<Vec<(u16, QoS)>>,
     max: usize,

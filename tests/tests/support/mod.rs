@@ -35,6 +35,7 @@ use gateway::forward::schema;
 mod gateway_proc;
 mod mqtt;
 mod store;
+pub mod tls;
 mod vm;
 
 pub use gateway_proc::*;

@@ -27,6 +27,8 @@ pub struct RunArgs {
     /// MQTT broker HOST:PORT.
     #[arg(long)]
     broker: Option<String>,
+    #[command(flatten)]
+    security: district::client::ClientSecurity,
     /// Video file or stream URL.
     #[arg(long)]
     source: Option<String>,
@@ -151,7 +153,7 @@ pub fn run(a: RunArgs) -> Result<()> {
             }
         });
     }
-    let s = footfall_vision::service::run(&cfg, &resolved, clock, stop)?;
+    let s = footfall_vision::service::run(&cfg, &resolved, clock, stop, &a.security)?;
     tracing::info!(
         frames = s.frames,
         ins = s.ins,
