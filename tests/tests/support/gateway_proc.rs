@@ -48,9 +48,9 @@ impl GatewayProc {
     /// `gateway run --config CONFIG --district DISTRICT --data-dir DATA --mqtt-addr
     /// 127.0.0.1:MQTT --http-addr 127.0.0.1:HTTP --start START --speed SPEED`, waiting for
     /// its API to answer; its device port is on a free port. The test admin
-    /// ([`provision_admin`]) and the test identities ([`super::identities`], the bridge
-    /// publishing for every device of DISTRICT) are provisioned in DATA first and given with
-    /// `--credentials`.
+    /// ([`provision_admin`]) is provisioned in DATA first, and the test identities
+    /// ([`super::identities`], the bridge publishing for every device of DISTRICT) given with
+    /// `--credentials` unless CONFIG sets how clients authenticate.
     #[allow(clippy::too_many_arguments)]
     pub fn start(
         config: &Path,
@@ -85,12 +85,20 @@ impl GatewayProc {
         log: &Path,
     ) -> GatewayProc {
         provision_admin(data);
-        let d = district::load(district).expect("the test's district file");
-        let credentials = super::identities::provision(data, &[d], &[]);
+        // The test identities, unless the config chose how clients authenticate.
+        let cfg = gateway::config::GatewayConfig::load(config).expect("the test's config");
+        let mut credentials = Vec::new();
+        if cfg.devices.credentials.is_none()
+            && cfg.broker.username.is_none()
+            && !cfg.devices.allow_anonymous
+        {
+            let d = district::load(district).expect("the test's district file");
+            credentials.push("--credentials".into());
+            credentials.push(super::identities::provision(data, &[d], &[]).into_os_string());
+        }
         let child = Command::new(gateway_bin())
             .arg("run")
-            .arg("--credentials")
-            .arg(credentials)
+            .args(credentials)
             .arg("--config")
             .arg(config)
             .arg("--district")
