@@ -71,7 +71,11 @@ pub struct Guard {
 
 impl Guard {
     /// A guard for the broker configured by `cfg`.
-    pub fn new(cfg: &BrokerConfig, pass: FrontPass, metrics: Arc<Metrics>) -> std::io::Result<Guard> {
+    pub fn new(
+        cfg: &BrokerConfig,
+        pass: FrontPass,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<Guard> {
         Ok(Guard {
             pass,
             pair: cfg.credentials()?,
@@ -126,7 +130,10 @@ pub async fn start(
             tracing::warn!(listen = %cfg.listen, "[broker] tls is set but the plaintext listener is not on the loopback: other hosts can still connect without TLS");
         }
         let listener = TcpListener::bind(cfg.tls_listen).await.map_err(|e| {
-            anyhow::anyhow!("binding the broker's TLS listener to {}: {e}", cfg.tls_listen)
+            anyhow::anyhow!(
+                "binding the broker's TLS listener to {}: {e}",
+                cfg.tls_listen
+            )
         })?;
         fronts.tls = Some(listener.local_addr()?);
         fronts.tasks.push(tokio::spawn(accept_loop(
@@ -344,7 +351,10 @@ async fn admit(guard: &Guard, mut connect: Connect) -> Result<(Arc<Identity>, By
     let packet = Packet::Connect(connect);
     if let Err(r) = guard::screen(&who, &packet) {
         guard.metrics.broker_publish_refused(r.reason);
-        return Err(format!("{} (identity {}, topic {})", r.detail, who.id, r.topic));
+        return Err(format!(
+            "{} (identity {}, topic {})",
+            r.detail, who.id, r.topic
+        ));
     }
     let mut out = BytesMut::new();
     packet

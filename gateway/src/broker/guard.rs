@@ -161,7 +161,11 @@ mod tests {
         ));
         let refused = screen(&twin, &Packet::Connect(c)).unwrap_err();
         assert_eq!(refused.reason, "forbidden_topic");
-        assert!(refused.detail.starts_with("last will"), "{}", refused.detail);
+        assert!(
+            refused.detail.starts_with("last will"),
+            "{}",
+            refused.detail
+        );
         let mut own = Connect::new("ps-1");
         own.last_will = Some(LastWill::new(
             "district/mini/vision/ps-1/health",

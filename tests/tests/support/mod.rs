@@ -7,6 +7,8 @@
 //! - this file: ports, waits, HTTP (every request with the test admin's bearer token, see
 //!   [`provision_admin`]), signals;
 //! - [`gateway_proc`]: the gateway binary and its process, its delivery-test configuration;
+//! - [`identity`]: identities made with `gateway credentials`, clients that log in with
+//!   them, the mini district's parking topics;
 //! - [`mqtt`]: the embedded broker alone, a subscriber, mosquitto, a QoS 1 publisher;
 //! - [`store`]: what the store holds, by reading identity;
 //! - [`vm`]: VictoriaMetrics and the store compared with it series by series.
@@ -33,12 +35,14 @@ use gateway::forward::line::Field;
 use gateway::forward::schema;
 
 mod gateway_proc;
+mod identity;
 mod mqtt;
 mod store;
 pub mod tls;
 mod vm;
 
 pub use gateway_proc::*;
+pub use identity::*;
 pub use mqtt::*;
 pub use store::*;
 pub use vm::*;
