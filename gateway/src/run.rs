@@ -100,12 +100,7 @@ impl Gateway {
                     ids,
                     token: crate::auth::secret::new_secret(),
                 });
-                let listen = match front_pass {
-                    Some(_) => crate::broker::internal_listen()
-                        .context("choosing the embedded broker's internal port")?,
-                    None => cfg.broker.listen,
-                };
-                let b = crate::broker::start_embedded(&cfg.broker, listen, front_pass.clone())?;
+                let b = crate::broker::start_embedded(&cfg.broker, front_pass.clone())?;
                 (b.addr.ip().to_string(), b.addr.port(), front_pass)
             }
             BrokerMode::External => (cfg.broker.host.clone(), cfg.broker.port, None),

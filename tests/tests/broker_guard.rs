@@ -59,9 +59,18 @@ fn refused(gw: &GatewayProc, reason: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// rumqttd's own address, from the gateway's log.
+/// rumqttd's own address, from the gateway's log (colour codes left out).
 fn internal_port(gw: &GatewayProc) -> u16 {
-    let log = std::fs::read_to_string(&gw.log).unwrap();
+    let mut log = String::new();
+    let mut in_escape = false;
+    for c in std::fs::read_to_string(&gw.log).unwrap().chars() {
+        match (in_escape, c) {
+            (false, '\u{1b}') => in_escape = true,
+            (false, c) => log.push(c),
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+        }
+    }
     let line = log
         .lines()
         .find(|l| l.contains("embedded MQTT broker listening addr="))

@@ -33,20 +33,21 @@ pub struct EmbeddedBroker {
     pub addr: SocketAddr,
 }
 
-/// A free port on the loopback, for rumqttd behind the front (taken by rumqttd a moment
-/// later: another process could take it first, and the start then fails).
-pub fn internal_listen() -> std::io::Result<SocketAddr> {
-    std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
-}
-
-/// Starts rumqttd on `listen` with the gateway's broker settings and waits until it accepts
-/// connections. With `identities`, it takes the `[broker]` pair, and identities forwarded by
-/// the front.
+/// Starts rumqttd with the gateway's broker settings and waits until it accepts connections:
+/// on `[broker] listen`, or with `identities` on a free loopback port behind the gateway's
+/// front, taking the `[broker]` pair and the identities the front forwards.
 pub fn start_embedded(
     cfg: &BrokerConfig,
-    listen: SocketAddr,
     identities: Option<FrontPass>,
 ) -> anyhow::Result<EmbeddedBroker> {
+    let listen = match identities {
+        // Taken by rumqttd a moment later (another process could take it first: the start
+        // then fails).
+        Some(_) => std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| anyhow::anyhow!("choosing the embedded broker's loopback port: {e}"))?,
+        None => cfg.listen,
+    };
     let pair = cfg.credentials()?;
     let (auth, external_auth) = match identities {
         Some(pass) => (None, Some(identity_check(pass, pair))),

@@ -7,5 +7,5 @@ pub mod front;
 pub mod guard;
 mod options;
 
-pub use embedded::{internal_listen, start_embedded, EmbeddedBroker};
+pub use embedded::{start_embedded, EmbeddedBroker};
 pub use options::client_options;
