@@ -89,7 +89,11 @@ fn internal_port(gw: &GatewayProc) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_broker_front_enforces_each_identitys_topics() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("devices.passwd");
+    // The file the test gateway is started with (`--credentials`), beside the test's own
+    // identities ([`support::identities`]).
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let file = data.join(identities::FILE);
     let twin = add(&file, &["twin", "--role", "reader"]);
     let s1 = add(&file, &["ps-1", "--role", "device"]);
     add(&file, &["ps-2", "--role", "device"]);
@@ -101,17 +105,16 @@ async fn the_broker_front_enforces_each_identitys_topics() {
     delivery_config(
         &cfg,
         &format!(
-            "[broker]\ntls = {{ cert = {:?}, key = {:?} }}\ntls_listen = \"127.0.0.1:{tls_port}\"\n[devices]\ncredentials = {:?}",
+            "[broker]\ntls = {{ cert = {:?}, key = {:?} }}\ntls_listen = \"127.0.0.1:{tls_port}\"",
             made.server_cert.display().to_string(),
             made.server_key.display().to_string(),
-            file.display().to_string()
         ),
     );
     let mqtt = free_port();
     let gw = GatewayProc::start(
         &cfg,
         &root().join("tests/fixtures/mini.toml"),
-        &dir.path().join("data"),
+        &data,
         mqtt,
         free_port(),
         &chrono::Utc::now().to_rfc3339(),

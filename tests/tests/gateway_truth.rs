@@ -47,12 +47,13 @@ async fn run(counter_error: f64, scenario: Option<&str>) -> Outcome {
     cfg.publish.min_interval_ms = 20;
     // Minutes close when the readings have moved past them, not on the (fast) clock.
     cfg.publish.rollup_close_after = Duration::from_secs(6 * 3600);
-    let gw = gateway::Gateway::start(cfg, vec![d.clone()], clock)
+    let gw = support::identities::start_gateway(cfg, vec![d.clone()], clock)
         .await
         .unwrap();
     let truth_file = dir.path().join("truth.jsonl");
     let injected_file = dir.path().join("injected.jsonl");
     let opts = SimOptions {
+        security: support::identities::client_security(support::identities::BRIDGE),
         config: hubin.clone(),
         broker: gw.device_addr.unwrap().to_string(),
         seed: 7,

@@ -6,8 +6,10 @@
 //! compared with the server series by series. One file per job:
 //! - this file: ports, waits, HTTP (every request with the test admin's bearer token, see
 //!   [`provision_admin`]), signals;
+//! - [`identities`]: the test's device and subscriber identities (authentication is on in
+//!   every test gateway);
 //! - [`gateway_proc`]: the gateway binary and its process, its delivery-test configuration;
-//! - [`identity`]: identities made with `gateway credentials`, clients that log in with
+//! - [`login`]: identities a test makes with `gateway credentials`, clients that log in with
 //!   them, the mini district's parking topics;
 //! - [`mqtt`]: the embedded broker alone, a subscriber, mosquitto, a QoS 1 publisher;
 //! - [`store`]: what the store holds, by reading identity;
@@ -35,14 +37,15 @@ use gateway::forward::line::Field;
 use gateway::forward::schema;
 
 mod gateway_proc;
-mod identity;
+pub mod identities;
+mod login;
 mod mqtt;
 mod store;
 pub mod tls;
 mod vm;
 
 pub use gateway_proc::*;
-pub use identity::*;
+pub use login::*;
 pub use mqtt::*;
 pub use store::*;
 pub use vm::*;

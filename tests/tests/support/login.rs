@@ -1,6 +1,6 @@
-//! Identities for the end-to-end tests: `gateway credentials` to provision them, real
-//! clients (rumqttc, `mosquitto_pub`) that log in with them, and the mini district's parking
-//! topics and bay states to see what a publish changed.
+//! Identities a test makes itself (the tests about identities): `gateway credentials` to
+//! provision them, real clients (rumqttc, `mosquitto_pub`) that log in with them, and the
+//! mini district's parking topics and bay states to see what a publish changed.
 
 use std::path::Path;
 use std::process::Command;
