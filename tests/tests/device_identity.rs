@@ -45,7 +45,11 @@ fn not_your_topic_letters(data: &Path) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_device_port_enforces_each_devices_identity() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("devices.passwd");
+    // The file the test gateway is started with (`--credentials`), beside the test's own
+    // identities.
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let file = data.join(identities::FILE);
     let s1 = add(&file, &["ps-1", "--role", "device"]);
     let s2 = add(&file, &["ps-2", "--role", "device"]);
     let twin = add(&file, &["twin", "--role", "reader"]);
@@ -61,7 +65,7 @@ async fn the_device_port_enforces_each_devices_identity() {
         .status()
         .expect("mosquitto_passwd (apt-get install mosquitto)");
     assert!(st.success());
-    let roles = dir.path().join("devices.passwd.roles");
+    let roles = data.join("devices.passwd.roles");
     let mut text = std::fs::read_to_string(&roles).unwrap();
     text.push_str("ps-3 device\n");
     std::fs::write(&roles, text).unwrap();
@@ -77,7 +81,6 @@ async fn the_device_port_enforces_each_devices_identity() {
         &cfg,
         &format!("[devices]\ncredentials = {:?}", file.display().to_string()),
     );
-    let data = dir.path().join("data");
     let gw = GatewayProc::start(
         &cfg,
         &root().join("tests/fixtures/mini.toml"),
@@ -232,7 +235,9 @@ async fn the_device_port_enforces_each_devices_identity() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_broker_takes_the_same_identities() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("devices.passwd");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let file = data.join(identities::FILE);
     let screen = add(&file, &["screen-1", "--role", "reader"]);
     let s1 = add(&file, &["ps-1", "--role", "device"]);
     let cfg = dir.path().join("gateway.toml");
@@ -253,8 +258,8 @@ async fn the_embedded_broker_takes_the_same_identities() {
     );
     let summary = "district/mini/live/summary";
 
-    // Anonymous and wrong-password subscribers get nothing: rumqttd closes the connection
-    // without a CONNACK.
+    // Anonymous and wrong-password subscribers get nothing: the connection is closed without
+    // a CONNACK (by the gateway's front, as rumqttd does).
     for login in [
         None,
         Some(("screen-1", "wrong")),
