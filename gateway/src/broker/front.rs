@@ -319,9 +319,9 @@ where
     }
 }
 
-/// Who connects, and the CONNECT to forward: the `[broker]` pair (original bytes), or an
-/// identity whose password is verified and whose client id is its own (the CONNECT
-/// re-encoded with [`FrontPass::token`] as its password). Its last will is screened.
+/// Who connects, and the CONNECT to forward (re-encoded): the `[broker]` pair as it came, or
+/// an identity whose password is verified and whose client id is its own, with
+/// [`FrontPass::token`] in place of its password. Its last will is screened.
 async fn admit(guard: &Guard, mut connect: Connect) -> Result<(Arc<Identity>, Bytes), String> {
     let Some(login) = connect.login.as_mut() else {
         return Err("no username and password".into());
