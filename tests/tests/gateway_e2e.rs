@@ -27,6 +27,9 @@ async fn start(dir: &Path) -> gateway::Gateway {
     cfg.store.data_dir = dir.to_path_buf();
     support::provision_admin(&cfg.store.data_dir);
     cfg.publish.min_interval_ms = 50;
+    // The bridge also publishes for "ghost", a device the district does not know, so that
+    // its reading is refused by the district model (`unknown_device`), not by its identity.
+    support::identities::secure_with(&mut cfg, &[fixture()], &["ghost"]);
     support::identities::start_gateway(cfg, vec![fixture()], Clock::wall())
         .await
         .unwrap()

@@ -76,6 +76,13 @@ pub fn secure_with(cfg: &mut GatewayConfig, districts: &[district::District], ex
     cfg.devices.credentials = Some(provision(&cfg.store.data_dir, districts, extra));
 }
 
+/// The ids the simulator's `unknown_device` injections use (`ghost-000` … `ghost-999`), for
+/// [`secure_with`]: a test that expects them refused as unknown to the district lets the
+/// bridge publish for them.
+pub fn ghosts() -> Vec<String> {
+    (0..1000).map(|n| format!("ghost-{n:03}")).collect()
+}
+
 /// `id`'s username and password on a rumqttc client, with a client id of its namespace.
 pub fn options(id: &str, name: &str, host: &str, port: u16) -> rumqttc::MqttOptions {
     let mut o = rumqttc::MqttOptions::new(client_id(id, name), host, port);
