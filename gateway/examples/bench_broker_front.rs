@@ -36,10 +36,16 @@ fn options(id: &str, port: u16, login: (&str, &str)) -> MqttOptions {
 
 /// Publishes `n` readings at QoS 1 as `login` to `port`; returns once `seen` has counted
 /// them all: the elapsed time.
-async fn run(port: u16, client_id: &str, login: (&str, &str), n: u64, seen: &AtomicU64) -> Duration {
+async fn run(
+    port: u16,
+    client_id: &str,
+    login: (&str, &str),
+    n: u64,
+    seen: &AtomicU64,
+) -> Duration {
     let (client, mut el) = AsyncClient::new(options(client_id, port, login), 10_000);
     let poll = tokio::spawn(async move {
-        while !matches!(el.poll().await, Err(_)) {}
+        while el.poll().await.is_ok() {}
         panic!("the publisher's connection ended");
     });
     let start_count = seen.load(Relaxed);
@@ -122,8 +128,22 @@ async fn main() -> anyhow::Result<()> {
     subscribed.await?;
 
     // A warm-up on each path, then the measured runs.
-    run(broker.addr.port(), "gw-warm", ("gw", "gw-secret"), 1_000, &seen).await;
-    run(front_port, "bench-warm", ("bench", "bench-secret"), 1_000, &seen).await;
+    run(
+        broker.addr.port(),
+        "gw-warm",
+        ("gw", "gw-secret"),
+        1_000,
+        &seen,
+    )
+    .await;
+    run(
+        front_port,
+        "bench-warm",
+        ("bench", "bench-secret"),
+        1_000,
+        &seen,
+    )
+    .await;
     let direct = run(broker.addr.port(), "gw-pub", ("gw", "gw-secret"), n, &seen).await;
     let fronted = run(front_port, "bench-pub", ("bench", "bench-secret"), n, &seen).await;
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
