@@ -436,3 +436,81 @@ async fn read_frame<R: AsyncRead + Unpin>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rumqttc::mqttbytes::v4::{PubAck, Subscribe};
+    use rumqttc::mqttbytes::QoS;
+
+    fn wire(packets: &[Packet]) -> Vec<u8> {
+        let mut b = BytesMut::new();
+        for p in packets {
+            p.write(&mut b, usize::MAX).unwrap();
+        }
+        b.to_vec()
+    }
+
+    fn publish(topic: &str, payload: &str) -> Packet {
+        let mut p = Publish::new(topic, QoS::AtLeastOnce, payload.as_bytes().to_vec());
+        p.pkid = 7;
+        Packet::Publish(p)
+    }
+
+    /// What reaches the broker for `input` from `who`, and why the client's side ended.
+    async fn forwarded(who: &Identity, input: Vec<u8>) -> (Vec<u8>, End) {
+        let (mut client, mut front_side) = tokio::io::duplex(1 << 16);
+        client.write_all(&input).await.unwrap();
+        drop(client);
+        let mut up = Vec::new();
+        let end = forward_screened(&mut front_side, &mut up, BytesMut::new(), who, 65_536).await;
+        (up, end)
+    }
+
+    #[tokio::test]
+    async fn packets_pass_as_they_came_until_a_refused_one() {
+        let ps1 = Identity::new("ps-1", Role::Device, Default::default()).unwrap();
+        let passing = wire(&[
+            Packet::Subscribe(Subscribe::new("district/#", QoS::AtLeastOnce)),
+            publish("district/mini/sensors/parking/ps-1", r#"{"occupied":true}"#),
+            Packet::PubAck(PubAck::new(3)),
+            Packet::PingReq,
+        ]);
+        let refused = wire(&[publish("district/mini/signs/s1", "FORGED")]);
+        let after = wire(&[publish("district/mini/sensors/parking/ps-1", "after")]);
+
+        let (up, end) = forwarded(&ps1, passing.clone()).await;
+        assert_eq!(up, passing, "the original bytes, unchanged");
+        assert!(matches!(end, End::Closed));
+
+        let input = [passing.clone(), refused, after].concat();
+        let (up, end) = forwarded(&ps1, input).await;
+        assert_eq!(
+            up, passing,
+            "what came before the refused publish, nothing after"
+        );
+        match end {
+            End::Refused(r) => assert_eq!(
+                (r.reason, r.topic.as_str()),
+                ("forbidden_topic", "district/mini/signs/s1")
+            ),
+            _ => panic!("not refused"),
+        }
+
+        let other = wire(&[publish("district/mini/sensors/parking/ps-2", "x")]);
+        let (up, end) = forwarded(&ps1, other).await;
+        assert!(up.is_empty());
+        assert!(matches!(end, End::Refused(r) if r.reason == "not_your_topic"));
+    }
+
+    #[tokio::test]
+    async fn a_second_connect_or_garbage_ends_the_connection() {
+        let twin = Identity::new("twin", Role::Reader, Default::default()).unwrap();
+        let (up, end) = forwarded(&twin, wire(&[Packet::Connect(Connect::new("twin"))])).await;
+        assert!(up.is_empty());
+        assert!(matches!(end, End::Broken(_)));
+        let (up, end) = forwarded(&twin, vec![0xF0, 0x00, 1, 2]).await;
+        assert!(up.is_empty());
+        assert!(matches!(end, End::Broken(_)));
+    }
+}
