@@ -84,7 +84,10 @@ impl Default for GatewayConfig {
 pub struct BrokerConfig {
     /// `embedded` (rumqttd in this process) or `external`.
     pub mode: BrokerMode,
-    /// Embedded: MQTT 3.1.1 listener address. Default `127.0.0.1:1883`.
+    /// Embedded: MQTT 3.1.1 listener address, plaintext. Default `127.0.0.1:1883`. With
+    /// `[devices] credentials` the gateway's front listens here and screens what each
+    /// identity publishes, and rumqttd listens on a loopback port chosen at each start
+    /// (see docs/ARCHITECTURE.md, "Device identity on the device port").
     pub listen: SocketAddr,
     /// External: broker host. Default `127.0.0.1`.
     pub host: String,
@@ -109,8 +112,9 @@ pub struct BrokerConfig {
     pub max_connections: usize,
     /// Embedded: TLS for subscribers, `{ cert, key, client_ca, require_client_cert }` (paths
     /// relative to this file), served on `tls_listen` by the gateway in front of the broker
-    /// (rumqttd's own TLS is not used: see docs/ARCHITECTURE.md, "TLS"). `listen` stays
-    /// plaintext for the gateway's own sessions: keep it on the loopback. With `client_ca`,
+    /// (rumqttd's own TLS is not used: see docs/ARCHITECTURE.md, "TLS"), screened as on
+    /// `listen` with `[devices] credentials`. `listen` stays plaintext: without `[devices]
+    /// credentials` the gateway's own sessions use it, so keep it on the loopback. With `client_ca`,
     /// clients may (with `require_client_cert`: must) present a certificate signed by it; the
     /// broker's username and password still apply. Default: none.
     pub tls: Option<crate::tls::TlsConfig>,

@@ -97,6 +97,10 @@ pub struct Metrics {
     /// Device publishes refused as `not_your_topic` (a topic of another device, or any topic
     /// from a reader), by identity.
     pub device_not_your_topic: Mutex<BTreeMap<String, u64>>,
+    /// Publishes refused by the embedded broker's front (each closed its connection), by
+    /// reason: `forbidden_topic` (a topic only the gateway publishes), `not_your_topic` (not
+    /// the identity's topic; every topic of a reader). A refused last will counts too.
+    pub broker_publish_refused: Mutex<BTreeMap<&'static str, u64>>,
     /// Device connections closed for a protocol error (garbage, no CONNECT, unexpected packet).
     pub device_protocol_errors: AtomicU64,
     /// Device messages relayed to the broker (health and other non-reading topics).
@@ -139,6 +143,16 @@ impl Metrics {
                 m.insert(id.to_string(), 1);
             }
         }
+    }
+
+    /// Counts a publish refused by the broker's front, for `reason`.
+    pub fn broker_publish_refused(&self, reason: &'static str) {
+        *self
+            .broker_publish_refused
+            .lock()
+            .expect("metrics lock")
+            .entry(reason)
+            .or_default() += 1;
     }
 
     /// Counts a restart of district `id`'s owner.
@@ -303,6 +317,18 @@ impl Metrics {
             let _ = writeln!(
                 s,
                 "gateway_device_not_your_topic_total{{identity=\"{id}\"}} {n}"
+            );
+        }
+        let _ = writeln!(s, "# HELP gateway_broker_publish_refused_total Publishes refused by the embedded broker's front (the connection closed), by reason.\n# TYPE gateway_broker_publish_refused_total counter");
+        for (reason, n) in self
+            .broker_publish_refused
+            .lock()
+            .expect("metrics lock")
+            .iter()
+        {
+            let _ = writeln!(
+                s,
+                "gateway_broker_publish_refused_total{{reason=\"{reason}\"}} {n}"
             );
         }
         let _ = writeln!(s, "# HELP gateway_district_restarts_total District owners restarted after a panic.\n# TYPE gateway_district_restarts_total counter");

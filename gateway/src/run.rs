@@ -78,11 +78,13 @@ impl Gateway {
         if admission == crate::auth::required::Admission::Anonymous {
             tracing::warn!("[devices] allow_anonymous = true: the device port and the embedded broker accept anyone without a password; anyone who reaches them may publish as any device (a fire alarm included) and read everything");
         }
-        let (host, port) = match cfg.broker.mode {
+        let (host, port, front_pass) = match cfg.broker.mode {
             BrokerMode::Embedded => {
                 // With device identities, subscribers of the embedded broker connect with
-                // them too; the gateway's own sessions then use an internal secret unless the
-                // config gives them a username and password.
+                // them too, through the gateway's front (which screens what they publish);
+                // rumqttd then listens on a loopback port of its own, and the gateway's own
+                // sessions use an internal secret unless the config gives them a username
+                // and password.
                 let identities = match &cfg.devices.credentials {
                     Some(path) => {
                         if cfg.broker.username.is_none() {
@@ -98,10 +100,14 @@ impl Gateway {
                     }
                     None => None,
                 };
-                let b = crate::broker::start_embedded(&cfg.broker, identities)?;
-                (b.addr.ip().to_string(), b.addr.port())
+                let front_pass = identities.map(|ids| crate::broker::front::FrontPass {
+                    ids,
+                    token: crate::auth::secret::new_secret(),
+                });
+                let b = crate::broker::start_embedded(&cfg.broker, front_pass.clone())?;
+                (b.addr.ip().to_string(), b.addr.port(), front_pass)
             }
-            BrokerMode::External => (cfg.broker.host.clone(), cfg.broker.port),
+            BrokerMode::External => (cfg.broker.host.clone(), cfg.broker.port, None),
         };
         // Read now, so that a broken certificate or key stops the start with its file.
         let http_tls = match &cfg.http.tls {
@@ -184,26 +190,28 @@ impl Gateway {
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = Vec::new();
-        let mqtt_tls_addr = match &cfg.broker.tls {
-            Some(t) => {
-                let front = crate::broker::tls_front::start(
-                    t,
-                    cfg.broker.tls_listen,
-                    cfg.broker.listen,
-                    cfg.broker.max_connections,
-                    shutdown_rx.clone(),
-                )
-                .await
-                .with_context(|| {
-                    format!(
-                        "binding the broker's TLS listener to {}",
-                        cfg.broker.tls_listen
-                    )
-                })?;
-                tasks.push(front.task);
-                Some(front.addr)
+        // The embedded broker's fronts: TLS (`[broker] tls`), and with identities the
+        // screening front on `[broker] listen` as well.
+        let fronts = match cfg.broker.mode {
+            BrokerMode::Embedded => {
+                let guard = match front_pass {
+                    Some(pass) => Some(Arc::new(
+                        crate::broker::front::Guard::new(&cfg.broker, pass, metrics.clone())
+                            .context("[broker] password_file")?,
+                    )),
+                    None => None,
+                };
+                let upstream = SocketAddr::new(host.parse()?, port);
+                crate::broker::front::start(&cfg.broker, upstream, guard, shutdown_rx.clone())
+                    .await?
             }
-            None => None,
+            BrokerMode::External => Default::default(),
+        };
+        tasks.extend(fronts.tasks);
+        let mqtt_tls_addr = fronts.tls;
+        let mqtt_addr = match fronts.plain {
+            Some(a) => a.to_string(),
+            None => format!("{host}:{port}"),
         };
         // Ingest stops first, so that the pipeline has drained before the publisher's last
         // tick closes the minutes and the other tasks stop.
@@ -358,10 +366,10 @@ impl Gateway {
                 tracing::error!(error = %e, "API server stopped");
             }
         }));
-        tracing::info!(mqtt = %format!("{host}:{port}"), mqtt_tls = ?mqtt_tls_addr, https = cfg.http.tls.is_some(), devices = ?device_addr, http = %http_addr, districts = shared.districts.len(), "gateway running");
+        tracing::info!(mqtt = %mqtt_addr, mqtt_tls = ?mqtt_tls_addr, https = cfg.http.tls.is_some(), devices = ?device_addr, http = %http_addr, districts = shared.districts.len(), "gateway running");
         Ok(Gateway {
             shared,
-            mqtt_addr: format!("{host}:{port}"),
+            mqtt_addr,
             mqtt_tls_addr,
             device_addr,
             http_addr,

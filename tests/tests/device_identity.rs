@@ -20,122 +20,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, ConnectReturnCode, Event, MqttOptions, Packet, QoS};
+use rumqttc::{ConnectReturnCode, Packet, QoS};
 use support::*;
-
-/// `gateway credentials --file FILE ARGS...`; its standard output (it must succeed).
-fn credentials(file: &Path, args: &[&str]) -> String {
-    let out = Command::new(gateway_bin())
-        .arg("credentials")
-        .arg("--file")
-        .arg(file)
-        .args(args)
-        .output()
-        .expect("run gateway credentials");
-    assert!(
-        out.status.success(),
-        "gateway credentials {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Adds an identity; its secret.
-fn add(file: &Path, args: &[&str]) -> String {
-    let mut all = vec!["add"];
-    all.extend_from_slice(args);
-    credentials(file, &all).trim().to_string()
-}
-
-/// `mosquitto_pub` at QoS 1, one message; whether it exited 0 (connected and acknowledged).
-fn mosquitto_pub(port: u16, client_id: &str, login: (&str, &str), topic: &str, msg: &str) -> bool {
-    Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1"])
-        .args(["-i", client_id, "-u", login.0, "-P", login.1])
-        .args(["-t", topic, "-m", msg])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("mosquitto_pub (apt-get install mosquitto-clients)")
-        .success()
-}
-
-type Events = tokio::sync::mpsc::UnboundedReceiver<Result<Packet, String>>;
-
-/// A rumqttc client; `events` gets every incoming packet, then the error that ended it.
-fn client(port: u16, client_id: &str, login: Option<(&str, &str)>) -> (AsyncClient, Events) {
-    let mut o = MqttOptions::new(client_id, "127.0.0.1", port);
-    o.set_keep_alive(Duration::from_secs(30));
-    if let Some((u, p)) = login {
-        o.set_credentials(u, p);
-    }
-    let (c, mut el) = AsyncClient::new(o, 100);
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            match el.poll().await {
-                Ok(Event::Incoming(p)) => {
-                    if tx.send(Ok(p)).is_err() {
-                        return;
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    let _ = tx.send(Err(format!("{e:?}")));
-                    return;
-                }
-            }
-        }
-    });
-    (c, rx)
-}
-
-/// The next event `pick` accepts (others skipped), within 10 s.
-async fn next<T>(rx: &mut Events, mut pick: impl FnMut(&Result<Packet, String>) -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let got = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .expect("an event within 10 s")
-            .expect("the client's event loop is running");
-        if let Some(t) = pick(&got) {
-            return t;
-        }
-    }
-}
-
-/// Connects and returns the CONNACK's code (rumqttc reports a refusal as an error).
-async fn connack(rx: &mut Events) -> ConnectReturnCode {
-    next(rx, |e| match e {
-        Ok(Packet::ConnAck(a)) => Some(a.code),
-        Err(e) if e.contains("ConnectionRefused") => Some(if e.contains("BadUserNamePassword") {
-            ConnectReturnCode::BadUserNamePassword
-        } else if e.contains("BadClientId") {
-            ConnectReturnCode::BadClientId
-        } else {
-            ConnectReturnCode::NotAuthorized
-        }),
-        Err(e) => panic!("connection failed: {e}"),
-        _ => None,
-    })
-    .await
-}
-
-async fn puback(rx: &mut Events) -> u16 {
-    next(rx, |e| match e {
-        Ok(Packet::PubAck(a)) => Some(a.pkid),
-        Err(e) => panic!("the connection ended: {e}"),
-        _ => None,
-    })
-    .await
-}
-
-fn bay(occupied: bool, ts: i64) -> String {
-    format!(r#"{{"ts":{ts},"occupied":{occupied}}}"#)
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 /// (topic, detail) of every `not_your_topic` dead letter in the store.
 fn not_your_topic_letters(data: &Path) -> Vec<(String, String)> {
@@ -156,23 +42,14 @@ fn not_your_topic_letters(data: &Path) -> Vec<(String, String)> {
         .unwrap()
 }
 
-/// The bay states of lot p1 of the mini district ("G-1", "G-2", "G-3"), as the API shows them.
-fn bays(http: u16) -> String {
-    let addr = format!("127.0.0.1:{http}").parse().unwrap();
-    get_json(addr, "/api/v1/districts/mini/lots/p1/bays")["states"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-const PS1: &str = "district/mini/sensors/parking/ps-1";
-const PS2: &str = "district/mini/sensors/parking/ps-2";
-const PS3: &str = "district/mini/sensors/parking/ps-3";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_device_port_enforces_each_devices_identity() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("devices.passwd");
+    // The file the test gateway is started with (`--credentials`), beside the test's own
+    // identities.
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let file = data.join(identities::FILE);
     let s1 = add(&file, &["ps-1", "--role", "device"]);
     let s2 = add(&file, &["ps-2", "--role", "device"]);
     let twin = add(&file, &["twin", "--role", "reader"]);
@@ -188,7 +65,7 @@ async fn the_device_port_enforces_each_devices_identity() {
         .status()
         .expect("mosquitto_passwd (apt-get install mosquitto)");
     assert!(st.success());
-    let roles = dir.path().join("devices.passwd.roles");
+    let roles = data.join("devices.passwd.roles");
     let mut text = std::fs::read_to_string(&roles).unwrap();
     text.push_str("ps-3 device\n");
     std::fs::write(&roles, text).unwrap();
@@ -204,7 +81,6 @@ async fn the_device_port_enforces_each_devices_identity() {
         &cfg,
         &format!("[devices]\ncredentials = {:?}", file.display().to_string()),
     );
-    let data = dir.path().join("data");
     let gw = GatewayProc::start(
         &cfg,
         &root().join("tests/fixtures/mini.toml"),
@@ -359,7 +235,9 @@ async fn the_device_port_enforces_each_devices_identity() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_broker_takes_the_same_identities() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("devices.passwd");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let file = data.join(identities::FILE);
     let screen = add(&file, &["screen-1", "--role", "reader"]);
     let s1 = add(&file, &["ps-1", "--role", "device"]);
     let cfg = dir.path().join("gateway.toml");
@@ -380,8 +258,8 @@ async fn the_embedded_broker_takes_the_same_identities() {
     );
     let summary = "district/mini/live/summary";
 
-    // Anonymous and wrong-password subscribers get nothing: rumqttd closes the connection
-    // without a CONNACK.
+    // Anonymous and wrong-password subscribers get nothing: the connection is closed without
+    // a CONNACK (by the gateway's front, as rumqttd does).
     for login in [
         None,
         Some(("screen-1", "wrong")),

@@ -9,6 +9,8 @@
 //! - [`identities`]: the test's device and subscriber identities (authentication is on in
 //!   every test gateway);
 //! - [`gateway_proc`]: the gateway binary and its process, its delivery-test configuration;
+//! - [`login`]: identities a test makes with `gateway credentials`, clients that log in with
+//!   them, the mini district's parking topics;
 //! - [`mqtt`]: the embedded broker alone, a subscriber, mosquitto, a QoS 1 publisher;
 //! - [`store`]: what the store holds, by reading identity;
 //! - [`vm`]: VictoriaMetrics and the store compared with it series by series.
@@ -36,12 +38,14 @@ use gateway::forward::schema;
 
 mod gateway_proc;
 pub mod identities;
+mod login;
 mod mqtt;
 mod store;
 pub mod tls;
 mod vm;
 
 pub use gateway_proc::*;
+pub use login::*;
 pub use mqtt::*;
 pub use store::*;
 pub use vm::*;
