@@ -435,6 +435,52 @@ mod tests {
     }
 
     #[test]
+    fn a_jwks_key_is_chosen_by_kid() {
+        use base64::Engine;
+        use jsonwebtoken::{encode, EncodingKey, Header};
+        let dir = tempfile::tempdir().unwrap();
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let (k1, k2) = (
+            rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap(),
+            rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap(),
+        );
+        // An uncompressed P-256 point: 0x04, x (32 bytes), y (32 bytes).
+        let jwk = |kp: &rcgen::KeyPair, kid: &str| {
+            let raw = kp.public_key_raw();
+            json!({"kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "use": "sig",
+                   "x": b64(&raw[1..33]), "y": b64(&raw[33..65])})
+        };
+        let set = json!({"keys": [jwk(&k1, "one"), jwk(&k2, "two"),
+            {"kty": "oct", "kid": "s", "k": "c2VjcmV0"}]});
+        let mut cfg = config(dir.path(), &k1.public_key_pem(), &["ES256"]);
+        let path = dir.path().join("jwks.json");
+        std::fs::write(&path, set.to_string()).unwrap();
+        cfg.public_key = None;
+        cfg.jwks = Some(path);
+        let v = Verifier::new(&cfg).unwrap();
+        assert_eq!(v.keys.len(), 2, "the shared secret is not used");
+        let claims = json!({"exp": jsonwebtoken::get_current_timestamp() + 60,
+            "iss": "https://sso.example/realms/d", "aud": ["gw", "account"],
+            "preferred_username": "wang", "realm_access": {"roles": ["ops"]}});
+        let sign = |kp: &rcgen::KeyPair, kid: &str| {
+            let mut h = Header::new(Algorithm::ES256);
+            h.kid = Some(kid.into());
+            let key = EncodingKey::from_ec_pem(kp.serialize_pem().as_bytes()).unwrap();
+            encode(&h, &claims, &key).unwrap()
+        };
+        assert!(v.verify(&sign(&k1, "one")).is_ok());
+        assert!(
+            v.verify(&sign(&k2, "two")).is_ok(),
+            "a second key, an audience list"
+        );
+        assert!(
+            v.verify(&sign(&k1, "two")).is_err(),
+            "the kid names the key"
+        );
+        assert!(v.verify(&sign(&k1, "three")).is_err());
+    }
+
+    #[test]
     fn an_es256_token_is_verified_against_the_key() {
         use jsonwebtoken::{encode, EncodingKey, Header};
         let dir = tempfile::tempdir().unwrap();

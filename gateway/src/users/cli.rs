@@ -27,9 +27,10 @@ pub const MIN_PASSWORD: usize = 8;
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "The users file is TOML (one [[user]] per account: name, role, token_sha256, \
-created), written with mode 0600. Its place: --file, else the [http] users_file or \
-users.toml in the data folder of --config, else data/users.toml. Send the token as \
-`Authorization: Bearer TOKEN`."
+created, and an optional password hash), written with mode 0600. Its place: --file, else \
+the [http] users_file or users.toml in the data folder of --config, else data/users.toml. \
+Send the token as `Authorization: Bearer TOKEN`; a person with a password logs in at \
+POST /api/v1/login."
 )]
 pub struct UsersArgs {
     /// The users file (default: from --config, else data/users.toml).
