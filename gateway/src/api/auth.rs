@@ -585,6 +585,45 @@ mod tests {
     }
 
     #[test]
+    fn a_session_caller_needs_the_csrf_token_to_change_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = guard(dir.path(), HttpConfig::default());
+        assert!(!g.secure_cookies());
+        let path = dir.path().join("users.toml");
+        let mut a = file::load(&path).unwrap();
+        let pw = crate::auth::hash::PasswordHash::new("pw");
+        a.set_password("screen", Some(pw.clone())).unwrap();
+        file::save(&path, &a).unwrap();
+        *g.accounts.write().unwrap() = Arc::new(a);
+        let s = g.open_session("screen", ApiRole::Viewer, *pw.digest());
+        let c = g.session_caller(&s.id, false, None).ok().unwrap();
+        assert_eq!((c.name.as_str(), c.role), ("screen", ApiRole::Viewer));
+        assert!(matches!(
+            g.session_caller(&s.id, true, None),
+            Err(Refusal::Csrf)
+        ));
+        assert!(matches!(
+            g.session_caller(&s.id, true, Some("x")),
+            Err(Refusal::Csrf)
+        ));
+        assert!(g.session_caller(&s.id, true, Some(&s.csrf)).is_ok());
+        g.close_session(&s.id);
+        assert!(matches!(
+            g.session_caller(&s.id, false, None),
+            Err(Refusal::SessionEnded)
+        ));
+
+        let tls = HttpConfig {
+            tls: Some(crate::tls::CertKey {
+                cert: "c.pem".into(),
+                key: "k.pem".into(),
+            }),
+            ..Default::default()
+        };
+        assert!(guard(dir.path(), tls).secure_cookies(), "Secure on TLS");
+    }
+
+    #[test]
     fn a_broken_users_file_stops_the_start_and_names_its_line() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("users.toml"), "[[user]]\nname = 3\n").unwrap();
