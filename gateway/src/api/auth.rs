@@ -165,12 +165,12 @@ impl Guard {
         }
     }
 
-    /// Forgets the failed logins of `keys`.
-    pub fn login_succeeded(&self, keys: &[&str]) {
+    /// After a successful login: forgets the failed logins of the name `user_key`, and takes
+    /// back the failure counted for address `from` before the check.
+    pub fn login_succeeded(&self, from: &str, user_key: &str) {
         let mut f = lock(&self.failures);
-        for k in keys {
-            f.clear(k);
-        }
+        f.forgive(from);
+        f.clear(user_key);
     }
 
     /// Opens a session for account `name` (in `role`, with password digest `password`).

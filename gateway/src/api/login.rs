@@ -8,8 +8,10 @@
 //! - Failed logins are counted per address and per user name given ([`Failures`]): after
 //!   `[http] login_failures` within `[http] login_window`, further logins from that address
 //!   or for that name get 429 until the window has passed, before any password is checked.
-//!   A success clears the name's count, not the address's (an attacker's own account must
-//!   not reset the count of the address it guesses from).
+//!   An attempt is counted before the password is checked (so a burst of logins sent at
+//!   once cannot all pass) and a success takes it back; a success clears the name's count,
+//!   not the address's (an attacker's own account must not reset the count of the address
+//!   it guesses from).
 //! - The password is checked on the blocking pool (PBKDF2 is slow on purpose).
 //! - Neither the password, the cookie nor the CSRF token is logged.
 
@@ -80,6 +82,13 @@ impl Failures {
     pub fn clear(&mut self, key: &str) {
         self.by_key.remove(key);
     }
+
+    /// Takes back one failure of `key` (counted before a login that then succeeded).
+    pub fn forgive(&mut self, key: &str) {
+        if let Some(e) = self.by_key.get_mut(key) {
+            e.1 = e.1.saturating_sub(1);
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -141,6 +150,9 @@ pub async fn login(State(g): State<Arc<Guard>>, req: Request) -> Response {
         tracing::warn!(from = %from, "login refused: too many failed logins");
         return throttled(wait);
     }
+    // Counted as a failure before the slow check, so that many logins sent at once cannot
+    // all pass the throttle; a success takes it back.
+    g.login_failed(&[&from, &user_key]);
     let accounts = g.accounts();
     let account = accounts.get(&b.user).cloned();
     let stored = accounts.password(&b.user).cloned();
@@ -151,7 +163,7 @@ pub async fn login(State(g): State<Arc<Guard>>, req: Request) -> Response {
         .unwrap_or(false);
     match (ok, account, stored) {
         (true, Some(a), Some(pw)) => {
-            g.login_succeeded(&[&user_key]);
+            g.login_succeeded(&from, &user_key);
             let opened = g.open_session(&a.name, a.role, *pw.digest());
             tracing::info!(user = %a.name, role = %a.role, "logged in");
             let (idle, lifetime) = g.session_limits();
@@ -172,7 +184,6 @@ pub async fn login(State(g): State<Arc<Guard>>, req: Request) -> Response {
             r
         }
         _ => {
-            g.login_failed(&[&from, &user_key]);
             // The name is logged only when it is an account's: a password typed into the
             // name field stays out of the log.
             let user = if accounts.get(&b.user).is_some() {
@@ -242,7 +253,11 @@ mod tests {
         f.fail("a", at(62));
         f.fail("a", at(63));
         assert!(f.blocked("a", at(63)).is_some());
+        f.forgive("a");
+        assert_eq!(f.blocked("a", at(63)), None, "a success takes one back");
+        f.fail("a", at(64));
+        assert!(f.blocked("a", at(64)).is_some());
         f.clear("a");
-        assert_eq!(f.blocked("a", at(63)), None);
+        assert_eq!(f.blocked("a", at(64)), None);
     }
 }
