@@ -17,8 +17,11 @@ use std::path::{Path, PathBuf};
 use super::{file, token, Account, Accounts, ApiRole, TokenHash, UsersError};
 use crate::auth::hash::PasswordHash;
 
-/// PBKDF2 iterations of a login password (people choose them, so each guess must be slow;
-/// about 0.1 s per try in a release build on a small machine).
+/// PBKDF2 iterations of a login password (people choose them, so each guess must be slow).
+/// Measured on the 2-core development machine in a debug build (dependencies at opt-level
+/// 1): about 0.6 s per hash (`time gateway users passwd`); a release build is faster (not
+/// measured). Failed logins are throttled ([`crate::api::login`]), which also bounds this
+/// cost per address.
 pub const PASSWORD_ITERATIONS: u32 = 100_000;
 /// The shortest password accepted, in characters.
 pub const MIN_PASSWORD: usize = 8;
