@@ -54,6 +54,17 @@ pub struct ClientSecurity {
 }
 
 impl ClientSecurity {
+    /// The client id to connect with: `name` when no `--username` is given or `name` is in
+    /// the username's namespace already (the username itself, or `{username}-...`), else
+    /// `{username}-{name}`. The gateway binds client ids to identities this way, so nobody
+    /// can take another client's session over.
+    pub fn client_id(&self, name: &str) -> String {
+        match &self.username {
+            Some(u) if name != u && !name.starts_with(&format!("{u}-")) => format!("{u}-{name}"),
+            _ => name.to_string(),
+        }
+    }
+
     /// Sets TLS and credentials on `o`, reading the files now.
     pub fn apply(&self, o: &mut MqttOptions) -> Result<(), ClientError> {
         if let Some(tls) = self.tls()? {
@@ -188,5 +199,19 @@ mod tests {
         let mut o = MqttOptions::new("c", "localhost", 1883);
         plain.apply(&mut o).unwrap();
         assert!(matches!(o.transport(), Transport::Tcp));
+    }
+
+    #[test]
+    fn client_ids_fall_in_the_username_s_namespace() {
+        let anon = ClientSecurity::default();
+        assert_eq!(anon.client_id("twin-hubin-7"), "twin-hubin-7");
+        let sec = ClientSecurity {
+            username: Some("twin".into()),
+            ..Default::default()
+        };
+        assert_eq!(sec.client_id("twin-hubin-7"), "twin-hubin-7");
+        assert_eq!(sec.client_id("twin"), "twin");
+        assert_eq!(sec.client_id("sensors-sim-1"), "twin-sensors-sim-1");
+        assert_eq!(sec.client_id("twinkle"), "twin-twinkle");
     }
 }

@@ -106,7 +106,11 @@ async fn run(
     cfg.store.data_dir = dir.path().to_path_buf();
     let ca = certs.join("ca.pem");
     let mut security = ClientSecurity::default();
-    if variant != Variant::Plain {
+    if variant == Variant::Plain {
+        // The reference of the ratios: anonymous plaintext, as the gateway allows only when
+        // told to.
+        cfg.devices.allow_anonymous = true;
+    } else {
         cfg.devices.credentials = Some(passwd.to_path_buf());
     }
     if matches!(variant, Variant::PlainCredentials | Variant::TlsCredentials) {

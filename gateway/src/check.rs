@@ -34,6 +34,10 @@ pub fn check(files: &[PathBuf]) -> ExitCode {
                     cfg.broker.mode,
                     cfg.districts.len()
                 );
+                if let Err(e) = cfg.mqtt_admission() {
+                    ok = false;
+                    eprintln!("{}: {e}", f.display());
+                }
                 for problem in crate::tls::load::problems(&cfg) {
                     ok = false;
                     eprintln!("{}: {problem}", f.display());

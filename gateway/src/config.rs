@@ -389,6 +389,20 @@ impl Default for HttpConfig {
 }
 
 impl GatewayConfig {
+    /// How the gateway's own MQTT listeners take clients, or why it must not start
+    /// (anonymous clients without `[devices] allow_anonymous`).
+    pub fn mqtt_admission(
+        &self,
+    ) -> Result<crate::auth::required::Admission, crate::auth::required::AnonymousRefused> {
+        crate::auth::required::check(crate::auth::required::Listeners {
+            device_port: self.devices.enabled,
+            embedded_broker: self.broker.mode == BrokerMode::Embedded,
+            identities: self.devices.credentials.is_some(),
+            shared_password: self.broker.username.is_some(),
+            allow_anonymous: self.devices.allow_anonymous,
+        })
+    }
+
     /// Loads a configuration file; relative paths inside it are resolved against its folder.
     pub fn load(path: &Path) -> Result<Self, GatewayConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| GatewayConfigError::Read {

@@ -65,6 +65,53 @@ pub const DEMO_ACCOUNT: &str = "demo";
 /// The file in the data folder that holds the demo's token (mode 0600), for scripts.
 pub const DEMO_TOKEN_FILE: &str = "demo.token";
 
+/// The demo's MQTT identities: the simulator publishes for every device as a bridge; the
+/// twin and the security desk read.
+pub const DEMO_SIM: &str = "sim";
+/// The twin's reader identity in the demo.
+pub const DEMO_TWIN: &str = "twin";
+/// The security desk's reader identity in the demo (`mosquitto_sub` in the tour).
+pub const DEMO_DESK: &str = "desk";
+
+/// Where the demo's MQTT identities and their secrets are (files of the data folder, mode
+/// 0600).
+struct DemoLogins {
+    passwd: std::path::PathBuf,
+    sim: std::path::PathBuf,
+    twin: std::path::PathBuf,
+    desk: std::path::PathBuf,
+}
+
+/// Makes the demo's MQTT identities with new secrets in the data folder (`devices.passwd`,
+/// and each secret in `{id}.secret`), so the demo runs with authentication on, as
+/// `gateway run` does by default.
+fn demo_identities(
+    data_dir: &std::path::Path,
+    d: &district::District,
+) -> anyhow::Result<DemoLogins> {
+    use crate::auth::provision;
+    std::fs::create_dir_all(data_dir)?;
+    let passwd = data_dir.join("devices.passwd");
+    let secret_file = |id: &str, identity| -> anyhow::Result<std::path::PathBuf> {
+        let secret = provision::upsert(&passwd, identity)?;
+        let f = data_dir.join(format!("{id}.secret"));
+        crate::auth::file::write_private(&f, format!("{secret}\n").as_bytes())?;
+        Ok(f)
+    };
+    let sim = secret_file(
+        DEMO_SIM,
+        provision::bridge_for(DEMO_SIM, std::slice::from_ref(d))?,
+    )?;
+    let twin = secret_file(DEMO_TWIN, provision::reader(DEMO_TWIN)?)?;
+    let desk = secret_file(DEMO_DESK, provision::reader(DEMO_DESK)?)?;
+    Ok(DemoLogins {
+        passwd,
+        sim,
+        twin,
+        desk,
+    })
+}
+
 /// Gives the demo's operator account a new token in the data folder's users file (adding
 /// the account on the first start) and keeps the token in [`DEMO_TOKEN_FILE`]; the token.
 fn demo_token(data_dir: &std::path::Path) -> anyhow::Result<String> {
@@ -112,6 +159,8 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
     cfg.http.listen = a.http_addr;
     cfg.store.data_dir = a.data_dir.clone();
     let token = demo_token(&a.data_dir)?;
+    let logins = demo_identities(&a.data_dir, &d)?;
+    cfg.devices.credentials = Some(logins.passwd.clone());
     let gw = crate::Gateway::start(cfg, vec![d.clone()], clock).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stop_rx_twin = stop_rx.clone();
@@ -135,6 +184,11 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
             drill.exists().then_some(drill)
         }),
         shutdown: Some(stop_rx),
+        security: district::client::ClientSecurity {
+            username: Some(DEMO_SIM.into()),
+            password_file: Some(logins.sim.clone()),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let scenario = match &sim.scenario {
@@ -146,11 +200,16 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         "district demo: {} ({} / {}), simulated from {start} at {}x",
         d.id, d.names.zh, d.names.en, a.speed
     );
+    let mqtt_login = format!("-u {DEMO_DESK} -P \"$(cat {})\"", logins.desk.display());
     println!(
-        "  MQTT     mqtt://{}   (every topic: mosquitto_sub -p {} -t 'district/{}/#' -v)",
+        "  MQTT     mqtt://{}   (every topic: mosquitto_sub -p {} {mqtt_login} -t 'district/{}/#' -v)",
         gw.mqtt_addr,
         a.mqtt_addr.port(),
         d.id
+    );
+    println!(
+        "  logins   MQTT identities in {} (new secrets on every start): \"{DEMO_SIM}\" (the simulated devices), \"{DEMO_TWIN}\" (the twin), \"{DEMO_DESK}\" (the security desk)",
+        logins.passwd.display()
     );
     if let Some(dev) = gw.device_addr {
         println!("  devices  mqtt://{dev}   (the simulated devices publish here; each reading acknowledged once stored)");
@@ -172,7 +231,7 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         "  log      {}   (only warnings show here)",
         a.data_dir.join("gateway.log").display()
     );
-    let joiner = twin_joiner(&a, &path, gw.mqtt_addr.as_str());
+    let joiner = twin_joiner(&a, &path, gw.mqtt_addr.as_str(), &logins);
     println!("  twin     {}", joiner.banner());
     println!();
     let tour = crate::demo_tour::Tour {
@@ -183,6 +242,7 @@ pub async fn demo(a: DemoArgs) -> anyhow::Result<()> {
         scenario: scenario.as_ref(),
         data_dir: &a.data_dir,
         token: &token,
+        mqtt_login: &mqtt_login,
     };
     for line in crate::demo_tour::lines(&tour) {
         println!("{line}");
@@ -235,6 +295,7 @@ fn twin_joiner(
     a: &DemoArgs,
     district: &std::path::Path,
     broker: &str,
+    logins: &DemoLogins,
 ) -> crate::demo_twin_build::Joiner {
     use crate::demo_twin as dt;
     let broker = broker
@@ -248,6 +309,7 @@ fn twin_joiner(
             broker,
             snapshot: a.data_dir.join("twin.png"),
             every_s: a.twin_every.max(1.0),
+            login: Some((DEMO_TWIN.into(), logins.twin.clone())),
         },
         log: a.data_dir.join("twin.log"),
         build_log: a.twin_build_log.clone(),

@@ -23,6 +23,9 @@ pub struct Tour<'a> {
     pub data_dir: &'a Path,
     /// The demo account's bearer token (an operator: it may read and acknowledge).
     pub token: &'a str,
+    /// `mosquitto_sub`'s login: the security desk's reader identity, its password read from
+    /// its file in the data folder (`-u desk -P "$(cat ...)"`).
+    pub mqtt_login: &'a str,
 }
 
 /// Wall time until `after_ms` of simulated time has passed at `speed`, in words.
@@ -41,8 +44,8 @@ pub fn lines(t: &Tour<'_>) -> Vec<String> {
     let curl = format!("curl -s -H 'Authorization: Bearer {}'", t.token);
     let sub = |topic: &str| {
         format!(
-            "mosquitto_sub -p {} -t 'district/{}/{topic}' -v",
-            t.mqtt_port, d.id
+            "mosquitto_sub -p {} {} -t 'district/{}/{topic}' -v",
+            t.mqtt_port, t.mqtt_login, d.id
         )
     };
     let mut out = vec![
@@ -178,6 +181,7 @@ mod tests {
             scenario: Some(&s),
             data_dir: Path::new("data/demo"),
             token: "TOKEN-1",
+            mqtt_login: "-u desk -P \"$(cat data/demo/desk.secret)\"",
         };
         let text = lines(&tour).join("\n");
         assert!(
@@ -200,7 +204,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("mosquitto_sub -p 1883 -t 'district/hubin/alerts' -v"),
+            text.contains("mosquitto_sub -p 1883 -u desk -P \"$(cat data/demo/desk.secret)\" -t 'district/hubin/alerts' -v"),
             "{text}"
         );
         assert!(

@@ -63,6 +63,9 @@ pub struct TwinLaunch {
     pub snapshot: PathBuf,
     /// Seconds between snapshots.
     pub every_s: f64,
+    /// The twin's reader identity and the file holding its password, if the broker needs
+    /// them.
+    pub login: Option<(String, PathBuf)>,
 }
 
 /// The twin's arguments for a plan (empty for [`TwinPlan::Off`]).
@@ -73,6 +76,12 @@ pub fn args(plan: TwinPlan, l: &TwinLaunch) -> Vec<OsString> {
         "--broker".into(),
         l.broker.to_string().into(),
     ];
+    if let Some((user, password_file)) = &l.login {
+        a.push("--username".into());
+        a.push(user.into());
+        a.push("--password-file".into());
+        a.push(password_file.into());
+    }
     match plan {
         TwinPlan::Off => return Vec::new(),
         TwinPlan::Window => {}
@@ -168,6 +177,7 @@ mod tests {
             broker: "127.0.0.1:1883".parse().unwrap(),
             snapshot: "data/demo/twin.png".into(),
             every_s: 30.0,
+            login: None,
         }
     }
 
@@ -203,5 +213,22 @@ mod tests {
         let w = args(TwinPlan::Window, &launch());
         assert_eq!(w.len(), 4, "a window takes only the feed's arguments");
         assert!(args(TwinPlan::Off, &launch()).is_empty());
+        let with_login = TwinLaunch {
+            login: Some(("twin".into(), "data/demo/twin.secret".into())),
+            ..launch()
+        };
+        let a: Vec<String> = args(TwinPlan::Window, &with_login)
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect();
+        assert_eq!(
+            a[4..],
+            [
+                "--username",
+                "twin",
+                "--password-file",
+                "data/demo/twin.secret"
+            ]
+        );
     }
 }

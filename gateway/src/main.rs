@@ -56,6 +56,11 @@ enum Command {
         /// Override the device port's listen address (`[devices] listen`; port 0 picks one).
         #[arg(long)]
         device_addr: Option<std::net::SocketAddr>,
+        /// Override `[devices] credentials`: the device identities' password file (made with
+        /// `gateway credentials`), required of every MQTT client of the device port and the
+        /// embedded broker.
+        #[arg(long, value_name = "FILE")]
+        credentials: Option<PathBuf>,
     },
     /// Validate district and gateway configuration files: print what was found, or every
     /// problem with its file and line, and exit non-zero on any problem.
@@ -101,8 +106,10 @@ fn main() -> std::process::ExitCode {
             mqtt_addr,
             http_addr,
             device_addr,
+            credentials,
         } => run(
             config,
+            credentials,
             districts,
             start,
             speed,
@@ -138,6 +145,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 #[allow(clippy::too_many_arguments)]
 fn run(
     config: Option<PathBuf>,
+    credentials: Option<PathBuf>,
     districts: Vec<PathBuf>,
     start: Option<String>,
     speed: Option<f64>,
@@ -150,6 +158,9 @@ fn run(
         None => GatewayConfig::default(),
     };
     cfg.districts.extend(districts);
+    if credentials.is_some() {
+        cfg.devices.credentials = credentials;
+    }
     if let Some(d) = data_dir {
         cfg.store.data_dir = d;
     }

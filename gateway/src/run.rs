@@ -74,6 +74,10 @@ impl Gateway {
             cfg.broker.tls.is_none() || cfg.broker.mode == BrokerMode::Embedded,
             "[broker] tls applies to the embedded broker only (an external broker has its own)"
         );
+        let admission = cfg.mqtt_admission()?;
+        if admission == crate::auth::required::Admission::Anonymous {
+            tracing::warn!("[devices] allow_anonymous = true: the device port and the embedded broker accept anyone without a password; anyone who reaches them may publish as any device (a fire alarm included) and read everything");
+        }
         let (host, port) = match cfg.broker.mode {
             BrokerMode::Embedded => {
                 // With device identities, subscribers of the embedded broker connect with

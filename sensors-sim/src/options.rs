@@ -125,11 +125,13 @@ impl Default for SimOptions {
 }
 
 impl SimOptions {
-    /// The MQTT client id.
+    /// The MQTT client id: `--client-id`, else `sensors-sim-SEED` in the username's
+    /// namespace (`{username}-sensors-sim-SEED` with `--username`).
     pub fn client_id(&self) -> String {
-        self.client_id
-            .clone()
-            .unwrap_or_else(|| format!("sensors-sim-{}", self.seed))
+        self.client_id.clone().unwrap_or_else(|| {
+            self.security
+                .client_id(&format!("sensors-sim-{}", self.seed))
+        })
     }
 
     /// The clock these options describe: simulated from `start` (or now) at `speed`; the wall

@@ -24,7 +24,7 @@ use district::clock::Clock;
 use district::contract::alert::{AlertMsg, Severity};
 use gateway::alerts::webhook::{Format, WebhookSpec};
 use gateway::config::GatewayConfig;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
 use sensors_sim::{SimOptions, Speed};
 
 const START: &str = "2026-11-23T09:00:00+08:00"; // a Monday
@@ -94,13 +94,18 @@ async fn fire_and_crowd_alerts_reach_mqtt_webhooks_and_operators() {
         escalation: 0,
         expire_after: Duration::from_secs(3600),
     }];
-    let gw = gateway::Gateway::start(cfg, vec![d.clone()], clock)
+    let gw = support::identities::start_gateway(cfg, vec![d.clone()], clock)
         .await
         .unwrap();
     let port: u16 = gw.mqtt_addr.rsplit(':').next().unwrap().parse().unwrap();
 
     // A security client subscribed to every district's alerts and to the fire detectors.
-    let mut o = MqttOptions::new("security-desk", "127.0.0.1", port);
+    let mut o = support::identities::options(
+        support::identities::READER,
+        "security-desk",
+        "127.0.0.1",
+        port,
+    );
     o.set_max_packet_size(1 << 20, 1 << 20);
     let (sub, mut el) = AsyncClient::new(o, 1000);
     sub.subscribe("district/+/alerts", QoS::AtLeastOnce)
@@ -145,6 +150,7 @@ hold = "15min"
     )
     .unwrap();
     let opts = SimOptions {
+        security: support::identities::client_security(support::identities::BRIDGE),
         config: hubin.clone(),
         // Through the broker, where this test also sees the detectors' messages (to time
         // the alert from the first alarm); the broker path ingests them as the device port does.

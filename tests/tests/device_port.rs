@@ -35,11 +35,15 @@ async fn start(dir: &Path, credentials: Option<(&str, &str)>) -> gateway::Gatewa
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.to_path_buf();
     support::provision_admin(&cfg.store.data_dir);
-    if let Some((u, p)) = credentials {
-        cfg.broker.username = Some(u.into());
-        cfg.broker.password = Some(p.into());
+    match credentials {
+        // The `[broker]` pair, required of every client (one password for all).
+        Some((u, p)) => {
+            cfg.broker.username = Some(u.into());
+            cfg.broker.password = Some(p.into());
+        }
+        None => support::identities::secure(&mut cfg, &[mini()]),
     }
-    gateway::Gateway::start(cfg, vec![mini()], Clock::wall())
+    support::identities::start_gateway(cfg, vec![mini()], Clock::wall())
         .await
         .unwrap()
 }
@@ -61,12 +65,17 @@ fn device(
     AsyncClient,
     tokio::sync::mpsc::UnboundedReceiver<Result<Packet, String>>,
 ) {
-    let mut o = MqttOptions::new(id, "127.0.0.1", port);
+    // With the `[broker]` pair as given, else as the test bridge.
+    let mut o = match login {
+        Some((u, p)) => {
+            let mut o = MqttOptions::new(id, "127.0.0.1", port);
+            o.set_credentials(u, p);
+            o
+        }
+        None => support::identities::options(support::identities::BRIDGE, id, "127.0.0.1", port),
+    };
     o.set_max_packet_size(1 << 20, 1 << 20);
     o.set_inflight(1);
-    if let Some((u, p)) = login {
-        o.set_credentials(u, p);
-    }
     let (client, mut el) = AsyncClient::new(o, 100);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {

@@ -26,7 +26,7 @@ async fn a_panic_in_one_district_restarts_it_from_the_store_and_spares_the_other
     cfg.store.data_dir = dir.path().to_path_buf();
     support::provision_admin(&cfg.store.data_dir);
     cfg.publish.min_interval_ms = 50;
-    let gw = gateway::Gateway::start(cfg, districts.clone(), Clock::wall())
+    let gw = support::identities::start_gateway(cfg, districts.clone(), Clock::wall())
         .await
         .unwrap();
     let device = Publisher::connect_persistent(gw.device_addr.unwrap().port(), "bridge");

@@ -45,7 +45,7 @@ async fn start(dir: &Path, clock: Clock) -> (gateway::Gateway, u16) {
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.to_path_buf();
     support::provision_admin(&cfg.store.data_dir);
-    let gw = gateway::Gateway::start(cfg, vec![mini()], clock)
+    let gw = support::identities::start_gateway(cfg, vec![mini()], clock)
         .await
         .unwrap();
     let port = gw.device_addr.unwrap().port();

@@ -100,6 +100,7 @@ async fn with_an_external_broker_every_acknowledged_reading_is_stored_exactly_on
 
     let sim = tokio::spawn(sensors_sim::run(
         SimOptions {
+            security: support::identities::client_security(support::identities::BRIDGE),
             config: hubin.clone(),
             broker: format!("127.0.0.1:{}", mq.port),
             seed: 21,
@@ -192,6 +193,7 @@ async fn embedded_kill(rate: Option<u32>, seed: u64) -> (i64, i64, f64) {
     let duration = Duration::from_secs(86_400);
     let sim = tokio::spawn(sensors_sim::run(
         SimOptions {
+            security: support::identities::client_security(support::identities::BRIDGE),
             config: hubin.clone(),
             broker: format!("127.0.0.1:{mqtt}"),
             seed,

@@ -36,7 +36,7 @@ async fn a_detector_clock_neither_refuses_an_alarm_nor_clears_one() {
     cfg.broker.listen = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.path().to_path_buf();
-    let gw = gateway::Gateway::start(cfg, vec![mini], Clock::wall())
+    let gw = support::identities::start_gateway(cfg, vec![mini], Clock::wall())
         .await
         .unwrap();
     let device = Publisher::connect(gw.device_addr.unwrap().port(), "sd-1");

@@ -13,7 +13,7 @@ use support::{free_port, http};
 
 use district::clock::Clock;
 use gateway::config::GatewayConfig;
-use rumqttc::{AsyncClient, MqttOptions, QoS};
+use rumqttc::{AsyncClient, QoS};
 
 fn fixture() -> district::District {
     district::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mini.toml")).unwrap()
@@ -27,7 +27,10 @@ async fn start(dir: &Path) -> gateway::Gateway {
     cfg.store.data_dir = dir.to_path_buf();
     support::provision_admin(&cfg.store.data_dir);
     cfg.publish.min_interval_ms = 50;
-    gateway::Gateway::start(cfg, vec![fixture()], Clock::wall())
+    // The bridge also publishes for "ghost", a device the district does not know, so that
+    // its reading is refused by the district model (`unknown_device`), not by its identity.
+    support::identities::secure_with(&mut cfg, &[fixture()], &["ghost"]);
+    support::identities::start_gateway(cfg, vec![fixture()], Clock::wall())
         .await
         .unwrap()
 }
@@ -47,7 +50,12 @@ async fn readings_are_stored_once_and_rejects_are_dead_lettered() {
     // Devices publish on the device port; subscribers read live topics from the broker.
     let port: u16 = gw.mqtt_addr.rsplit(':').next().unwrap().parse().unwrap();
     let dport = gw.device_addr.unwrap().port();
-    let mut opts = MqttOptions::new("e2e-device", "127.0.0.1", dport);
+    let mut opts = support::identities::options(
+        support::identities::BRIDGE,
+        "e2e-device",
+        "127.0.0.1",
+        dport,
+    );
     opts.set_max_packet_size(1 << 16, 1 << 16);
     let (client, mut el) = AsyncClient::new(opts, 1000);
     tokio::spawn(async move { while el.poll().await.is_ok() {} });
@@ -166,6 +174,10 @@ async fn readings_are_stored_once_and_rejects_are_dead_lettered() {
             "-t",
             "district/mini/sensors/air/aq-1",
         ])
+        .args(support::identities::mosquitto_args(
+            support::identities::BRIDGE,
+            "mosquitto-pub",
+        ))
         .args([
             "-m",
             &format!(r#"{{"ts":{ts},"pm25":35,"pm10":60,"co2":640}}"#),
@@ -174,7 +186,10 @@ async fn readings_are_stored_once_and_rejects_are_dead_lettered() {
         .expect("mosquitto_pub (apt install mosquitto-clients)");
     assert!(st.success());
     let paho = format!(
-        "import paho.mqtt.publish as p; p.single('district/mini/sensors/fire/sd-1', '{{\"ts\":{ts},\"state\":\"normal\"}}', qos=1, hostname='127.0.0.1', port={dport})"
+        "import paho.mqtt.publish as p; p.single('district/mini/sensors/fire/sd-1', '{{\"ts\":{ts},\"state\":\"normal\"}}', qos=1, hostname='127.0.0.1', port={dport}, client_id='{}', auth={{'username': '{}', 'password': '{}'}})",
+        support::identities::client_id(support::identities::BRIDGE, "paho"),
+        support::identities::BRIDGE,
+        support::identities::secret(support::identities::BRIDGE),
     );
     let st = Command::new("/usr/bin/python3")
         .args(["-c", &paho])
@@ -209,11 +224,12 @@ async fn readings_are_stored_once_and_rejects_are_dead_lettered() {
                 &port.to_string(),
                 "-t",
                 "district/mini/live/zones/west",
-                "-C",
-                "1",
-                "-W",
-                "2",
             ])
+            .args(support::identities::mosquitto_args(
+                support::identities::READER,
+                "mosquitto-sub",
+            ))
+            .args(["-C", "1", "-W", "2"])
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).to_string();

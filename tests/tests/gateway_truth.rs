@@ -47,12 +47,18 @@ async fn run(counter_error: f64, scenario: Option<&str>) -> Outcome {
     cfg.publish.min_interval_ms = 20;
     // Minutes close when the readings have moved past them, not on the (fast) clock.
     cfg.publish.rollup_close_after = Duration::from_secs(6 * 3600);
-    let gw = gateway::Gateway::start(cfg, vec![d.clone()], clock)
+    // The simulator's bridge may publish for the ids its `unknown_device` injections use, so
+    // the district model refuses them, not the identity.
+    let ghosts = support::identities::ghosts();
+    let ghosts: Vec<&str> = ghosts.iter().map(String::as_str).collect();
+    support::identities::secure_with(&mut cfg, std::slice::from_ref(&d), &ghosts);
+    let gw = support::identities::start_gateway(cfg, vec![d.clone()], clock)
         .await
         .unwrap();
     let truth_file = dir.path().join("truth.jsonl");
     let injected_file = dir.path().join("injected.jsonl");
     let opts = SimOptions {
+        security: support::identities::client_security(support::identities::BRIDGE),
         config: hubin.clone(),
         broker: gw.device_addr.unwrap().to_string(),
         seed: 7,

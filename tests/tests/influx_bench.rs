@@ -60,11 +60,12 @@ async fn forward_throughput_and_drain_after_an_outage() {
     let start = start_3_days_ago();
     let clock = Clock::simulated(start.to_utc(), 1.0);
     let districts = district::scale::replicate(&base, scale);
-    let gw = gateway::Gateway::start(config(&data, &vm, true), districts, clock)
+    let gw = support::identities::start_gateway(config(&data, &vm, true), districts, clock)
         .await
         .unwrap();
     let summary = sensors_sim::run(
         SimOptions {
+            security: support::identities::client_security(support::identities::BRIDGE),
             config: hubin.clone(),
             broker: gw.device_addr.unwrap().to_string(),
             seed: 31,
@@ -121,12 +122,13 @@ async fn forward_throughput_and_drain_after_an_outage() {
     let start = start_3_days_ago();
     let clock = Clock::simulated(start.to_utc(), 1.0);
     let districts = district::scale::replicate(&base, scale);
-    let gw = gateway::Gateway::start(config(&data, &vm, false), districts, clock)
+    let gw = support::identities::start_gateway(config(&data, &vm, false), districts, clock)
         .await
         .unwrap();
     let (stop, shutdown) = tokio::sync::watch::channel(false);
     let sim = tokio::spawn(sensors_sim::run(
         SimOptions {
+            security: support::identities::client_security(support::identities::BRIDGE),
             config: hubin.clone(),
             broker: gw.device_addr.unwrap().to_string(),
             seed: 32,

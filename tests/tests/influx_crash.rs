@@ -65,6 +65,7 @@ async fn after_a_kill_9_the_cursor_resumes_and_resent_points_overwrite_themselve
     let sim_now = Arc::new(AtomicI64::new(0));
     let sim = tokio::spawn(sensors_sim::run(
         SimOptions {
+            security: support::identities::client_security(support::identities::BRIDGE),
             config: hubin.clone(),
             broker: format!("127.0.0.1:{mqtt}"),
             seed: 13,

@@ -35,12 +35,13 @@ async fn a_simulated_day_reaches_the_server_exactly_once() {
     let mut target = ForwardTarget::new("vm", &vm.url(), "district", "district");
     target.batch_age = Duration::from_millis(200);
     cfg.forward = vec![target];
-    let gw = gateway::Gateway::start(cfg, vec![d.clone()], clock)
+    let gw = support::identities::start_gateway(cfg, vec![d.clone()], clock)
         .await
         .unwrap();
 
     let summary = sensors_sim::run(
         SimOptions {
+            security: support::identities::client_security(support::identities::BRIDGE),
             config: hubin.clone(),
             broker: gw.device_addr.unwrap().to_string(),
             seed: 11,

@@ -42,7 +42,7 @@ async fn one_server_down_under_load_catches_up_alone_with_nothing_missing_or_dou
         t
     };
     cfg.forward = vec![target("a", &vm_a), target("b", &vm_b)];
-    let gw = gateway::Gateway::start(cfg, vec![d.clone()], clock)
+    let gw = support::identities::start_gateway(cfg, vec![d.clone()], clock)
         .await
         .unwrap();
     let fwd = gateway::forward::metrics::of(&gw.shared);
@@ -50,6 +50,7 @@ async fn one_server_down_under_load_catches_up_alone_with_nothing_missing_or_dou
 
     let sim = tokio::spawn(sensors_sim::run(
         SimOptions {
+            security: support::identities::client_security(support::identities::BRIDGE),
             config: hubin.clone(),
             broker: gw.device_addr.unwrap().to_string(),
             seed: 12,

@@ -26,7 +26,7 @@ use district::contract::time::parse_text;
 use district::contract::truth::Truth;
 use district::{DeviceKind, LotCounting, Role};
 use gateway::config::GatewayConfig;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
 use sensors_sim::{SimOptions, Speed};
 
 const START: &str = "2026-11-23T09:00:00+08:00"; // a Monday
@@ -81,13 +81,18 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
     let start = DateTime::parse_from_rfc3339(START).unwrap();
     let clock = Clock::simulated(start.to_utc(), SPEED);
     let mqtt = free_port();
-    let gw = gateway::Gateway::start(config(dir.path(), mqtt), vec![gd.clone()], clock)
+    let gw = support::identities::start_gateway(config(dir.path(), mqtt), vec![gd.clone()], clock)
         .await
         .unwrap();
     let api = gw.http_addr;
 
     // Everything the signs, the truth and the bay sensors say.
-    let mut o = MqttOptions::new("sign-watcher", "127.0.0.1", mqtt);
+    let mut o = support::identities::options(
+        support::identities::READER,
+        "sign-watcher",
+        "127.0.0.1",
+        mqtt,
+    );
     o.set_max_packet_size(1 << 20, 1 << 20);
     let (sub, mut el) = AsyncClient::new(o, 10_000);
     for t in [
@@ -178,6 +183,7 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
     )
     .unwrap();
     let opts = SimOptions {
+        security: support::identities::client_security(support::identities::BRIDGE),
         config: hubin.clone(),
         // Through the broker, where this test also reads the bay sensors' own reports (what
         // the signs are checked against); the broker path ingests them as the device port does.
@@ -487,11 +493,12 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
             &mqtt.to_string(),
             "-t",
             "district/hubin/signs/sg-01",
-            "-C",
-            "1",
-            "-W",
-            "3",
         ])
+        .args(support::identities::mosquitto_args(
+            support::identities::READER,
+            "mosquitto-sub",
+        ))
+        .args(["-C", "1", "-W", "3"])
         .output()
         .expect("mosquitto_sub (apt-get install mosquitto-clients)");
     let retained: SignFrame = serde_json::from_slice(&out.stdout)
@@ -501,7 +508,7 @@ async fn signs_follow_the_truth_go_stale_and_count_reservations() {
 
     // Reservations survive a restart.
     gw.shutdown().await;
-    let gw = gateway::Gateway::start(config(dir.path(), free_port()), vec![gd], clock)
+    let gw = support::identities::start_gateway(config(dir.path(), free_port()), vec![gd], clock)
         .await
         .unwrap();
     let (_, listed) = http_json(

@@ -43,6 +43,7 @@ async fn one_simulated_hour_reaches_a_subscriber_and_agrees_with_the_truth() {
     let config = district_file();
     let d = district::load(&config).unwrap();
     let opts = SimOptions {
+        security: support::identities::client_security(support::identities::BRIDGE),
         config,
         broker: addr.to_string(),
         seed: 42,
@@ -309,6 +310,7 @@ async fn sim_throughput() {
     };
     let addr = start_broker(256 * 1024);
     let opts = SimOptions {
+        security: support::identities::client_security(support::identities::BRIDGE),
         config: district_file(),
         broker: addr.to_string(),
         speed: Speed::Max,

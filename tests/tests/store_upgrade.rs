@@ -35,9 +35,10 @@ async fn a_data_folder_of_the_previous_release_is_upgraded_and_kept() {
     support::provision_admin(&cfg.store.data_dir);
     // The old run's clock: just after it stopped.
     let at = chrono::DateTime::parse_from_rfc3339("2026-12-02T10:09:00+08:00").unwrap();
-    let gw = gateway::Gateway::start(cfg, vec![mini], Clock::simulated(at.to_utc(), 1.0))
-        .await
-        .unwrap();
+    let gw =
+        support::identities::start_gateway(cfg, vec![mini], Clock::simulated(at.to_utc(), 1.0))
+            .await
+            .unwrap();
     {
         let conn = rusqlite::Connection::open(dir.path().join(schema::FILE)).unwrap();
         assert_eq!(schema::version(&conn).unwrap(), schema::VERSION, "migrated");

@@ -30,8 +30,11 @@ use tokio::sync::mpsc;
 fn publisher(broker: String, district: &str, device: &str, interval_ms: u64) -> PublisherConfig {
     PublisherConfig {
         broker,
-        security: Default::default(),
-        client_id: format!("vision-e2e-{device}"),
+        security: support::identities::client_security(support::identities::BRIDGE),
+        client_id: support::identities::client_id(
+            support::identities::BRIDGE,
+            &format!("vision-e2e-{device}"),
+        ),
         district: district.into(),
         device: device.into(),
         interval: Duration::from_millis(interval_ms),
@@ -80,7 +83,7 @@ async fn the_gateway_takes_the_counter_for_a_counting_camera() {
     cfg.store.data_dir = dir.path().to_path_buf();
     let fixture =
         district::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mini.toml")).unwrap();
-    let gw = gateway::Gateway::start(cfg, vec![fixture], Clock::wall())
+    let gw = support::identities::start_gateway(cfg, vec![fixture], Clock::wall())
         .await
         .unwrap();
 

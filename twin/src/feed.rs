@@ -159,7 +159,7 @@ pub fn spawn_mqtt(
         .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
         .ok_or_else(|| anyhow::anyhow!("--broker \"{broker}\" is not HOST:PORT"))?;
     let topics = subscriptions(district_id);
-    let client_id = format!("twin-{}-{}", district_id, std::process::id());
+    let client_id = security.client_id(&format!("twin-{}-{}", district_id, std::process::id()));
     let mut opts = MqttOptions::new(client_id, host, port);
     security.apply(&mut opts)?;
     std::thread::Builder::new()

@@ -30,6 +30,7 @@ use district::clock::Clock;
 use district::contract::alert::{ActiveAlerts, Severity};
 use district::contract::live::{CrowdLevel, ZoneLive};
 use district::District;
+use gateway::auth::provision;
 use geo::{BoundingRect, Contains, Point};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde::Deserialize;
@@ -68,9 +69,11 @@ struct Seen {
     active: Option<ActiveAlerts>,
 }
 
-/// A subscriber to the gateway's live zones and active alerts.
-async fn watch(port: u16, d: &str) -> Arc<Mutex<Seen>> {
+/// A subscriber to the gateway's live zones and active alerts, as the twin's reader
+/// identity.
+async fn watch(port: u16, d: &str, secret: &str) -> Arc<Mutex<Seen>> {
     let mut o = MqttOptions::new(format!("twin-e2e-{port}"), "127.0.0.1", port);
+    o.set_credentials("twin", secret);
     o.set_max_packet_size(4 << 20, 64 << 10);
     let (client, mut el) = AsyncClient::new(o, 100);
     client
@@ -130,8 +133,25 @@ async fn capture(
     let mut cfg = gateway::config::GatewayConfig::default();
     cfg.broker.listen = format!("127.0.0.1:{port}").parse().unwrap();
     cfg.http.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.devices.listen = "127.0.0.1:0".parse().unwrap();
     cfg.store.data_dir = dir.join(format!("{name}-data"));
     cfg.publish.min_interval_ms = 200;
+    // Identities, as `gateway run` requires: the simulator a bridge for every device, the
+    // twin (and this test's watcher) a reader.
+    let passwd = dir.join(format!("{name}-devices.passwd"));
+    let sim_secret =
+        provision::upsert(&passwd, provision::bridge_for("sim", &[d.clone()]).unwrap()).unwrap();
+    let twin_secret = provision::upsert(&passwd, provision::reader("twin").unwrap()).unwrap();
+    let secret_file = |id: &str, secret: &str| {
+        let p = dir.join(format!("{name}-{id}.secret"));
+        std::fs::write(&p, secret).unwrap();
+        p
+    };
+    let (sim_pw, twin_pw) = (
+        secret_file("sim", &sim_secret),
+        secret_file("twin", &twin_secret),
+    );
+    cfg.devices.credentials = Some(passwd);
     let gw = gateway::Gateway::start(cfg, vec![d.clone()], clock)
         .await
         .unwrap();
@@ -150,10 +170,15 @@ async fn capture(
         scenario: scenario_path,
         shutdown: Some(stop_rx),
         client_id: Some(format!("sim-{name}")),
+        security: district::client::ClientSecurity {
+            username: Some("sim".into()),
+            password_file: Some(sim_pw),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let sim_task = tokio::spawn(sensors_sim::run(sim, clock));
-    let seen = watch(port, &d.id).await;
+    let seen = watch(port, &d.id, &twin_secret).await;
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         {
@@ -181,6 +206,10 @@ async fn capture(
                     hubin().to_str().unwrap(),
                     "--broker",
                     &format!("127.0.0.1:{port}"),
+                    "--username",
+                    "twin",
+                    "--password-file",
+                    twin_pw.to_str().unwrap(),
                 ])
                 .args([
                     "--screenshot",

@@ -47,7 +47,10 @@ pub fn run(
         PublisherConfig {
             broker: cfg.broker.clone(),
             security: security.clone(),
-            client_id: format!("footfall-counter-{}-{}", resolved.district, cfg.device),
+            client_id: security.client_id(&format!(
+                "footfall-counter-{}-{}",
+                resolved.district, cfg.device
+            )),
             district: resolved.district.clone(),
             device: cfg.device.clone(),
             interval: resolved.interval,

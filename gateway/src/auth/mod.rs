@@ -10,6 +10,8 @@
 //!   file:line errors and written with mode 0600.
 //! - [`cache`]: verified (identity, password) pairs, kept as keyed hashes.
 //! - [`authenticator`]: the check of a CONNECT on the device port; reloads changed files.
+//! - [`provision`]: identities made by programs (the demo's simulator, twin and desk).
+//! - [`required`]: the gateway refuses to start with anonymous MQTT unless told to.
 //! - [`acl`]: mosquitto's ACL file from the same identities.
 //! - [`import`], [`cli`]: `gateway credentials add | rotate | revoke | list | import |
 //!   mosquitto-acl`.
@@ -25,6 +27,8 @@ pub mod file;
 pub mod hash;
 pub mod identity;
 pub mod import;
+pub mod provision;
+pub mod required;
 pub mod secret;
 
 pub use authenticator::{Authenticator, Refusal};

@@ -31,6 +31,12 @@ pub struct DevicesConfig {
     /// longer apply here. Default: none (the `[broker]` credentials, if any, are required of
     /// every device, and any device may publish for any device).
     pub credentials: Option<PathBuf>,
+    /// Accept MQTT clients without an identity on the gateway's own listeners (the device
+    /// port and the embedded broker) when neither `credentials` nor a `[broker]` username is
+    /// set: anyone who reaches them may publish as any device and read everything. A warning
+    /// is logged at every start. Default false: the gateway refuses to start without
+    /// credentials, and says how to make them.
+    pub allow_anonymous: bool,
     /// TLS (MQTT over TLS; port 8883 by convention): `{ cert, key, client_ca,
     /// require_client_cert }`, paths relative to this file. When set, the port accepts only
     /// TLS (a plaintext CONNECT fails the handshake, counted as a `tls` refusal); the
@@ -48,6 +54,7 @@ impl Default for DevicesConfig {
             max_connections: 10_000,
             connect_timeout: Duration::from_secs(10),
             credentials: None,
+            allow_anonymous: false,
             tls: None,
         }
     }

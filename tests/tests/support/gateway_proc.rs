@@ -48,7 +48,9 @@ impl GatewayProc {
     /// `gateway run --config CONFIG --district DISTRICT --data-dir DATA --mqtt-addr
     /// 127.0.0.1:MQTT --http-addr 127.0.0.1:HTTP --start START --speed SPEED`, waiting for
     /// its API to answer; its device port is on a free port. The test admin
-    /// ([`provision_admin`]) is provisioned in DATA first.
+    /// ([`provision_admin`]) and the test identities ([`super::identities`], the bridge
+    /// publishing for every device of DISTRICT) are provisioned in DATA first and given with
+    /// `--credentials`.
     #[allow(clippy::too_many_arguments)]
     pub fn start(
         config: &Path,
@@ -83,8 +85,12 @@ impl GatewayProc {
         log: &Path,
     ) -> GatewayProc {
         provision_admin(data);
+        let d = district::load(district).expect("the test's district file");
+        let credentials = super::identities::provision(data, &[d], &[]);
         let child = Command::new(gateway_bin())
             .arg("run")
+            .arg("--credentials")
+            .arg(credentials)
             .arg("--config")
             .arg(config)
             .arg("--district")

@@ -6,6 +6,8 @@
 //! compared with the server series by series. One file per job:
 //! - this file: ports, waits, HTTP (every request with the test admin's bearer token, see
 //!   [`provision_admin`]), signals;
+//! - [`identities`]: the test's device and subscriber identities (authentication is on in
+//!   every test gateway);
 //! - [`gateway_proc`]: the gateway binary and its process, its delivery-test configuration;
 //! - [`mqtt`]: the embedded broker alone, a subscriber, mosquitto, a QoS 1 publisher;
 //! - [`store`]: what the store holds, by reading identity;
@@ -33,6 +35,7 @@ use gateway::forward::line::Field;
 use gateway::forward::schema;
 
 mod gateway_proc;
+pub mod identities;
 mod mqtt;
 mod store;
 pub mod tls;

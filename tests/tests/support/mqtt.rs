@@ -58,7 +58,8 @@ impl Drop for Mosquitto {
 }
 
 /// A device-like MQTT client publishing at QoS 1 through rumqttc, counting the broker's
-/// PUBACKs.
+/// PUBACKs. It connects as the test bridge ([`super::identities::BRIDGE`]), its client id
+/// `test-bridge-{client_id}`.
 pub struct Publisher {
     pub client: rumqttc::AsyncClient,
     acked: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -79,7 +80,8 @@ impl Publisher {
     }
 
     fn start(port: u16, client_id: &str, clean: bool) -> Publisher {
-        let mut opts = rumqttc::MqttOptions::new(client_id, "127.0.0.1", port);
+        let mut opts =
+            super::identities::options(super::identities::BRIDGE, client_id, "127.0.0.1", port);
         opts.set_clean_session(clean);
         opts.set_max_packet_size(1 << 16, 1 << 16);
         opts.set_inflight(500);
@@ -149,11 +151,17 @@ pub fn start_broker(max_packet_bytes: usize) -> std::net::SocketAddr {
 /// Every message a [`subscribe`]r got: (topic, payload, retained).
 pub type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>, bool)>>>;
 
-/// A QoS 1 subscriber to `filter` on the broker at `addr` as `client_id`, keeping every
+/// A QoS 1 subscriber to `filter` on the broker at `addr` as the test reader
+/// ([`super::identities::READER`], client id `test-reader-{client_id}`), keeping every
 /// message; returns once the subscription is acknowledged.
 pub async fn subscribe(addr: std::net::SocketAddr, client_id: &str, filter: &str) -> Received {
     use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-    let mut o = MqttOptions::new(client_id, addr.ip().to_string(), addr.port());
+    let mut o = super::identities::options(
+        super::identities::READER,
+        client_id,
+        &addr.ip().to_string(),
+        addr.port(),
+    );
     o.set_keep_alive(Duration::from_secs(30))
         .set_max_packet_size(256 * 1024, 256 * 1024);
     let (client, mut eventloop) = AsyncClient::new(o, 100);
