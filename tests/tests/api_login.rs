@@ -39,7 +39,7 @@ fn config(dir: &Path) -> GatewayConfig {
 
 async fn start(cfg: GatewayConfig) -> gateway::Gateway {
     let mini = district::load(root().join("tests/fixtures/mini.toml")).unwrap();
-    gateway::Gateway::start(cfg, vec![mini], Clock::wall())
+    support::identities::start_gateway(cfg, vec![mini], Clock::wall())
         .await
         .unwrap()
 }
