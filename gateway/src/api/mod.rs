@@ -28,7 +28,7 @@
 //! | `GET\|POST /api/v1/districts/{d}/lots/{lot}/reservations` `{"plate":..,"from":..,"to":..}` | list, book (201; 409 over-booked) | list: parking-app (its own), viewer; book: parking-app |
 //! | `DELETE /api/v1/districts/{d}/lots/{lot}/reservations/{id}` | cancel | parking-app (its own) |
 //! | `GET /api/v1/districts/{d}/lots/{lot}/ngsi-ld`, `…/bays/ngsi-ld` | FIWARE OffStreetParking / ParkingSpot (NGSI-LD) | parking-app, viewer |
-//! | `GET /api/v1/ws` | WebSocket: every live update as `{"topic":..,"payload":..}` | viewer (token in the header or `?access_token=`) |
+//! | `GET /api/v1/ws` | WebSocket: every live update as `{"topic":..,"payload":..}` | viewer (token in the header or `?access_token=`, or the session cookie) |
 //! | `GET /healthz`, `GET /metrics` | health, Prometheus | open / viewer |
 //! | `POST /api/v1/login` `{"user":..,"password":..}` | a browser session: cookie `sd_session` and `{"csrf_token":..}` ([`login`]) | open (an account with a password) |
 //! | `POST /api/v1/logout` | ends the session of the cookie (with `X-CSRF-Token`) | open |
