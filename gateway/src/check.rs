@@ -42,6 +42,12 @@ pub fn check(files: &[PathBuf]) -> ExitCode {
                     ok = false;
                     eprintln!("{}: {problem}", f.display());
                 }
+                if let Some(j) = &cfg.http.jwt {
+                    if let Err(e) = crate::api::jwt::Verifier::new(j) {
+                        ok = false;
+                        eprintln!("{}: [http.jwt] {e}", f.display());
+                    }
+                }
                 districts.extend(cfg.districts);
             }
             Err(e) => {

@@ -292,6 +292,84 @@ pub struct HttpConfig {
     /// HTTPS: `{ cert, key }` (PEM; paths relative to this file). When set, the API serves
     /// HTTPS only, on `listen`; a handshake must finish within 10 s. Default: none (HTTP).
     pub tls: Option<crate::tls::CertKey>,
+    /// A browser session (`POST /api/v1/login`) ends after this long without a request.
+    /// Default `"30min"`.
+    #[serde(with = "crate::duration")]
+    pub session_idle: Duration,
+    /// A browser session ends this long after the login, however busy. Default `"12h"`.
+    #[serde(with = "crate::duration")]
+    pub session_lifetime: Duration,
+    /// Failed logins from one address, or for one user name, within `login_window` before
+    /// further logins from it (or for it) get 429 until the window has passed. Default 5.
+    pub login_failures: u32,
+    /// The window that failed logins are counted in. Default `"15min"`.
+    #[serde(with = "crate::duration")]
+    pub login_window: Duration,
+    /// Bearer JWTs signed by a city identity provider (Keycloak, …). Default: none (JWTs are
+    /// unknown tokens).
+    pub jwt: Option<JwtConfig>,
+}
+
+/// `[http.jwt]`: how a JWT from an identity provider is verified and mapped to a role.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfig {
+    /// The `iss` a token must carry, e.g. `https://sso.city.example/realms/district`.
+    pub issuer: String,
+    /// The `aud` a token must carry (one of its audiences), e.g. `district-gateway`.
+    pub audience: String,
+    /// The provider's public key, PEM (RSA or EC; relative to this file). This or `jwks`.
+    pub public_key: Option<PathBuf>,
+    /// The provider's keys as a JWKS JSON file (keys chosen by the token's `kid`; relative
+    /// to this file). This or `public_key`. Read at start.
+    pub jwks: Option<PathBuf>,
+    /// Accepted signature algorithms: RS256, RS384, RS512, PS256, PS384, PS512, ES256,
+    /// ES384 (never `none`, never HS*). Default `["RS256", "ES256"]`.
+    #[serde(default = "JwtConfig::default_algorithms")]
+    pub algorithms: Vec<String>,
+    /// The claim naming the user: the audit trail's `who`. Default `preferred_username`.
+    #[serde(default = "JwtConfig::default_user_claim")]
+    pub user_claim: String,
+    /// The claim holding the user's roles, a dotted path to a list of strings (or one
+    /// string). Default `realm_access.roles` (Keycloak's realm roles).
+    #[serde(default = "JwtConfig::default_roles_claim")]
+    pub roles_claim: String,
+    /// The provider's role names mapped to the API's roles (`viewer`, `operator`,
+    /// `parking-app`, `admin`), e.g. `{ district-operator = "operator" }`. The highest
+    /// mapped role wins (admin, operator, viewer, parking-app); none mapped → 403.
+    #[serde(default)]
+    pub roles: std::collections::BTreeMap<String, String>,
+    /// Clock skew allowed on `exp` and `nbf`. Default `"30s"`.
+    #[serde(with = "crate::duration", default = "JwtConfig::default_leeway")]
+    pub leeway: Duration,
+}
+
+impl JwtConfig {
+    fn default_algorithms() -> Vec<String> {
+        vec!["RS256".into(), "ES256".into()]
+    }
+    fn default_user_claim() -> String {
+        "preferred_username".into()
+    }
+    fn default_roles_claim() -> String {
+        "realm_access.roles".into()
+    }
+    fn default_leeway() -> Duration {
+        Duration::from_secs(30)
+    }
+
+    /// With its key files relative to `base`.
+    pub fn resolved(mut self, base: &Path) -> Self {
+        for f in [self.public_key.as_mut(), self.jwks.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if f.is_relative() {
+                *f = base.join(&*f);
+            }
+        }
+        self
+    }
 }
 
 impl Default for HttpConfig {
@@ -305,6 +383,11 @@ impl Default for HttpConfig {
             requests_per_sec: 50.0,
             burst: 100,
             tls: None,
+            session_idle: Duration::from_secs(30 * 60),
+            session_lifetime: Duration::from_secs(12 * 3600),
+            login_failures: 5,
+            login_window: Duration::from_secs(15 * 60),
+            jwt: None,
         }
     }
 }
@@ -359,6 +442,7 @@ impl GatewayConfig {
         cfg.devices.tls = cfg.devices.tls.map(|t| t.resolved(base));
         cfg.broker.tls = cfg.broker.tls.map(|t| t.resolved(base));
         cfg.http.tls = cfg.http.tls.map(|t| t.resolved(base));
+        cfg.http.jwt = cfg.http.jwt.map(|j| j.resolved(base));
         Ok(cfg)
     }
 }

@@ -351,7 +351,7 @@ impl Gateway {
         }
         let guard = Arc::new(
             crate::api::auth::Guard::new(&cfg.http, &cfg.store.data_dir)
-                .context("the API's users file")?,
+                .context("the API's accounts")?,
         );
         let listener = tokio::net::TcpListener::bind(cfg.http.listen)
             .await

@@ -1,21 +1,31 @@
-//! Who is calling the API, and whether they may: every request but `/healthz` carries
-//! `Authorization: Bearer TOKEN` (the WebSocket may give `?access_token=TOKEN` instead,
-//! since browsers cannot set headers on a WebSocket), looked up in the users file
-//! ([`crate::users`]).
+//! Who is calling the API, and whether they may. A caller proves who it is with one of:
+//! - `Authorization: Bearer TOKEN`, a token of the users file ([`crate::users`]); the
+//!   WebSocket may give `?access_token=TOKEN` instead, since browsers cannot set headers on a
+//!   WebSocket;
+//! - `Authorization: Bearer JWT`, a token signed by the city's identity provider, when
+//!   `[http.jwt]` is set ([`super::jwt`]);
+//! - the session cookie `sd_session` of a person who logged in with a password
+//!   ([`super::login`], [`super::session`]), when the request has no bearer token.
 //!
 //! One middleware ([`check`]) runs on every route after routing, in this order:
 //! 1. a state-changing request or a WebSocket handshake from another site's page
-//!    ([`super::origin`]) → 403;
-//! 2. no token → 401 (unless `[http] allow_anonymous`, or `[http] public_parking` for the
-//!    parking guidance reads), an unknown token → 401, both with `WWW-Authenticate: Bearer`;
-//! 3. the caller's rate limit ([`super::limit`]) → 429;
-//! 4. the route's [`Access`] ([`access_of`]) against the account's role → 403;
-//! 5. the handler, with the [`Caller`] in the request's extensions: the audit trail's `who`
+//!    ([`super::origin`]) → 403 (the login too);
+//! 2. no credentials → 401 (unless `[http] allow_anonymous`, or `[http] public_parking` for
+//!    the parking guidance reads), an unknown token, an invalid JWT or an ended session →
+//!    401, all with `WWW-Authenticate: Bearer`; a JWT whose roles map to none of the API's
+//!    → 403;
+//! 3. a state-changing request made with the session cookie without the session's
+//!    `X-CSRF-Token` → 403;
+//! 4. the caller's rate limit ([`super::limit`]) → 429;
+//! 5. the route's [`Access`] ([`access_of`]) against the caller's role → 403;
+//! 6. the handler, with the [`Caller`] in the request's extensions: the audit trail's `who`
 //!    and a reservation's owner come from it, never from the body.
 //!
 //! The users file is looked at again at most every two seconds and reloaded when it
-//! changed, so `gateway users add | rotate | revoke` apply without a restart; a broken file
-//! keeps the previous accounts in force (logged). Tokens are never logged.
+//! changed, so `gateway users add | rotate | revoke | passwd` apply without a restart (a
+//! session ends at its next request once its account is revoked, changes role or gets a new
+//! password); a broken file keeps the previous accounts in force (logged). Tokens,
+//! passwords, session cookies and CSRF tokens are never logged.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -28,10 +38,13 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use super::jwt::{self, Verifier};
 use super::limit::Limiter;
+use super::login::Failures;
+use super::session::{self, Ended, Opened, Session, Sessions};
 use crate::config::HttpConfig;
 use crate::users::accounts::ANONYMOUS;
-use crate::users::{file, Access, Accounts, ApiRole, UsersError};
+use crate::users::{file, Access, Accounts, ApiRole};
 
 /// How often the users file is looked at for changes.
 const RECHECK: Duration = Duration::from_secs(2);
@@ -51,7 +64,7 @@ pub struct Caller {
 pub fn access_of(method: &Method, route: &str) -> Access {
     let Some(rest) = route.strip_prefix("/api/v1/districts") else {
         return match route {
-            "/healthz" => Access::Open,
+            "/healthz" | "/api/v1/login" | "/api/v1/logout" => Access::Open,
             "/metrics" | "/api/v1/ws" => Access::Read,
             _ => Access::Admin,
         };
@@ -82,6 +95,14 @@ pub struct Guard {
     public_parking: bool,
     allowed_origins: Vec<String>,
     limiter: Limiter,
+    sessions: Mutex<Sessions>,
+    failures: Mutex<Failures>,
+    secure_cookies: bool,
+    jwt: Option<Verifier>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 type Stamp = (SystemTime, u64);
@@ -93,10 +114,18 @@ fn stamp(path: &Path) -> Option<Stamp> {
 
 impl Guard {
     /// The gatekeeper of `http`, with the users file from `[http] users_file` or the data
-    /// folder (no file: no accounts yet). A broken file is an error.
-    pub fn new(http: &HttpConfig, data_dir: &Path) -> Result<Self, UsersError> {
+    /// folder (no file: no accounts yet). A broken file or `[http.jwt]` is an error.
+    pub fn new(http: &HttpConfig, data_dir: &Path) -> anyhow::Result<Self> {
         let path = file::default_path(http.users_file.as_deref(), data_dir);
         let accounts = file::load_or_empty(&path)?;
+        let jwt = match &http.jwt {
+            Some(j) => {
+                let v = Verifier::new(j).map_err(|e| anyhow::anyhow!("[http.jwt] {e}"))?;
+                tracing::info!(issuer = %j.issuer, audience = %j.audience, "bearer JWTs from the identity provider are accepted");
+                Some(v)
+            }
+            None => None,
+        };
         if http.allow_anonymous {
             tracing::warn!("[http] allow_anonymous = true: the API lets anyone without a token do everything, as \"anonymous\"");
         } else if accounts.is_empty() {
@@ -113,7 +142,66 @@ impl Guard {
             public_parking: http.public_parking,
             allowed_origins: http.allowed_origins.clone(),
             limiter: Limiter::new(http.requests_per_sec, http.burst),
+            sessions: Mutex::new(Sessions::new(http.session_idle, http.session_lifetime)),
+            failures: Mutex::new(Failures::new(http.login_failures, http.login_window)),
+            secure_cookies: http.tls.is_some(),
+            jwt,
         })
+    }
+
+    /// How long a failed-login key (an address, a name) must wait; `None`: none must.
+    pub fn login_blocked(&self, keys: &[&str]) -> Option<Duration> {
+        let f = lock(&self.failures);
+        let now = Instant::now();
+        keys.iter().filter_map(|k| f.blocked(k, now)).max()
+    }
+
+    /// Counts a failed login for each of `keys`.
+    pub fn login_failed(&self, keys: &[&str]) {
+        let mut f = lock(&self.failures);
+        let now = Instant::now();
+        for k in keys {
+            f.fail(k, now);
+        }
+    }
+
+    /// After a successful login: forgets the failed logins of the name `user_key`, and takes
+    /// back the failure counted for address `from` before the check.
+    pub fn login_succeeded(&self, from: &str, user_key: &str) {
+        let mut f = lock(&self.failures);
+        f.forgive(from);
+        f.clear(user_key);
+    }
+
+    /// Opens a session for account `name` (in `role`, with password digest `password`).
+    pub fn open_session(&self, name: &str, role: ApiRole, password: [u8; 64]) -> Opened {
+        lock(&self.sessions).open(name, role, password, Instant::now())
+    }
+
+    /// The session of cookie value `id`, if it is still going.
+    pub fn resume_session(&self, id: &str) -> Result<Session, Ended> {
+        let accounts = self.accounts();
+        let r = lock(&self.sessions).resume(id, &accounts, Instant::now());
+        if let Err(Ended::Revoked) = r {
+            tracing::info!("a browser session ended: its account was revoked, changed role or got a new password");
+        }
+        r
+    }
+
+    /// Ends the session of cookie value `id`.
+    pub fn close_session(&self, id: &str) {
+        lock(&self.sessions).close(id);
+    }
+
+    /// A session's idle timeout and lifetime.
+    pub fn session_limits(&self) -> (Duration, Duration) {
+        let s = lock(&self.sessions);
+        (s.idle(), s.lifetime())
+    }
+
+    /// Whether cookies get `Secure` (the API is on TLS).
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies
     }
 
     /// The accounts now (reloaded first if the file changed).
@@ -171,6 +259,17 @@ impl Guard {
                 None
             });
         };
+        if let Some(v) = self.jwt.as_ref().filter(|_| jwt::looks_like_jwt(token)) {
+            return match v.verify(token) {
+                Ok((name, role)) => Ok(Some(Caller {
+                    name,
+                    role,
+                    anonymous: false,
+                })),
+                Err(jwt::Refused::Invalid(why)) => Err(Refusal::BadJwt(why)),
+                Err(jwt::Refused::NoRole(user)) => Err(Refusal::NoRole(user)),
+            };
+        }
         let accounts = self.accounts();
         accounts
             .find(token)
@@ -183,10 +282,33 @@ impl Guard {
             })
             .ok_or(Refusal::UnknownToken)
     }
+
+    /// The caller of session cookie `id`; a state-changing request must carry the
+    /// session's CSRF token, `csrf`.
+    fn session_caller(
+        &self,
+        id: &str,
+        changes: bool,
+        csrf: Option<&str>,
+    ) -> Result<Caller, Refusal> {
+        let s = self.resume_session(id).map_err(|_| Refusal::SessionEnded)?;
+        if changes && !s.csrf_matches(csrf) {
+            return Err(Refusal::Csrf);
+        }
+        Ok(Caller {
+            name: s.name,
+            role: s.role,
+            anonymous: false,
+        })
+    }
 }
 
 enum Refusal {
     UnknownToken,
+    BadJwt(String),
+    NoRole(String),
+    SessionEnded,
+    Csrf,
 }
 
 /// The token of a request: `Authorization: Bearer TOKEN`, or for the WebSocket
@@ -238,9 +360,6 @@ pub async fn check(State(g): State<Arc<Guard>>, mut req: Request, next: Next) ->
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| req.uri().path().to_string());
     let access = access_of(req.method(), &route);
-    if access == Access::Open {
-        return next.run(req).await;
-    }
     let changes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if changes || route == "/api/v1/ws" {
         let h = |n| {
@@ -259,19 +378,63 @@ pub async fn check(State(g): State<Arc<Guard>>, mut req: Request, next: Next) ->
             );
         }
     }
-    let token = token_of(&req, &route);
-    let caller = match g.caller(token.as_deref(), access) {
+    if access == Access::Open {
+        return next.run(req).await;
+    }
+    let found = match token_of(&req, &route) {
+        Some(token) => g.caller(Some(token.as_str()), access),
+        None => {
+            let cookies = req
+                .headers()
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok());
+            match session::cookie(cookies, session::COOKIE).filter(|id| !id.is_empty()) {
+                Some(id) => {
+                    let csrf = req
+                        .headers()
+                        .get(session::CSRF_HEADER)
+                        .and_then(|v| v.to_str().ok());
+                    g.session_caller(id, changes, csrf).map(Some)
+                }
+                None => g.caller(None, access),
+            }
+        }
+    };
+    let caller = match found {
         Ok(Some(c)) => c,
         Ok(None) => {
             return refuse(
                 StatusCode::UNAUTHORIZED,
-                "this API needs a bearer token: Authorization: Bearer TOKEN (an account is added with `gateway users add NAME --role ROLE`)".into(),
+                "this API needs a bearer token: Authorization: Bearer TOKEN (an account is added with `gateway users add NAME --role ROLE`), or a login (POST /api/v1/login)".into(),
             )
         }
         Err(Refusal::UnknownToken) => {
             return refuse(
                 StatusCode::UNAUTHORIZED,
                 "unknown or revoked token".into(),
+            )
+        }
+        Err(Refusal::BadJwt(why)) => {
+            tracing::info!(why = %why, route = %route, "JWT refused");
+            return refuse(StatusCode::UNAUTHORIZED, format!("JWT refused: {why}"));
+        }
+        Err(Refusal::NoRole(user)) => {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                format!("\"{user}\" has no role of the identity provider that this API maps to one of its roles"),
+            )
+        }
+        Err(Refusal::SessionEnded) => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "the session has ended (logged out, expired, or the account changed); log in again".into(),
+            )
+        }
+        Err(Refusal::Csrf) => {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "a request with the session cookie that changes state needs the session's X-CSRF-Token header".into(),
             )
         }
     };
@@ -318,6 +481,8 @@ mod tests {
         let d = "/api/v1/districts/{d}";
         let cases = [
             ("GET", "/healthz".to_string(), Open),
+            ("POST", "/api/v1/login".into(), Open),
+            ("POST", "/api/v1/logout".into(), Open),
             ("GET", "/metrics".into(), Read),
             ("GET", "/api/v1/ws".into(), Read),
             ("GET", "/api/v1/districts".into(), ParkingDetail),
@@ -417,6 +582,45 @@ mod tests {
         assert_eq!((c.name.as_str(), c.role), (ANONYMOUS, ApiRole::Admin));
         // A token given is still checked.
         assert!(g.caller(Some("nope"), Access::Read).is_err());
+    }
+
+    #[test]
+    fn a_session_caller_needs_the_csrf_token_to_change_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = guard(dir.path(), HttpConfig::default());
+        assert!(!g.secure_cookies());
+        let path = dir.path().join("users.toml");
+        let mut a = file::load(&path).unwrap();
+        let pw = crate::auth::hash::PasswordHash::new("pw");
+        a.set_password("screen", Some(pw.clone())).unwrap();
+        file::save(&path, &a).unwrap();
+        *g.accounts.write().unwrap() = Arc::new(a);
+        let s = g.open_session("screen", ApiRole::Viewer, *pw.digest());
+        let c = g.session_caller(&s.id, false, None).ok().unwrap();
+        assert_eq!((c.name.as_str(), c.role), ("screen", ApiRole::Viewer));
+        assert!(matches!(
+            g.session_caller(&s.id, true, None),
+            Err(Refusal::Csrf)
+        ));
+        assert!(matches!(
+            g.session_caller(&s.id, true, Some("x")),
+            Err(Refusal::Csrf)
+        ));
+        assert!(g.session_caller(&s.id, true, Some(&s.csrf)).is_ok());
+        g.close_session(&s.id);
+        assert!(matches!(
+            g.session_caller(&s.id, false, None),
+            Err(Refusal::SessionEnded)
+        ));
+
+        let tls = HttpConfig {
+            tls: Some(crate::tls::CertKey {
+                cert: "c.pem".into(),
+                key: "k.pem".into(),
+            }),
+            ..Default::default()
+        };
+        assert!(guard(dir.path(), tls).secure_cookies(), "Secure on TLS");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The API (axum): live state, history, a WebSocket stream of live updates, alerts, parking,
 //! health and Prometheus metrics. All under `/api/v1` except `/healthz` and `/metrics`.
 //!
-//! Every route but `/healthz` needs a bearer token of an account whose role allows it
-//! ([`auth`]: who may what, cross-site origins, [`limit`]: the rate limit per account). The
-//! "needs" column is the least role; `admin` may everything.
+//! Every route but `/healthz`, the login and the logout needs a caller whose role allows it:
+//! a bearer token of an account, a JWT of the identity provider ([`jwt`]) or a browser
+//! session's cookie ([`session`]) ([`auth`]: who may what, cross-site origins, CSRF;
+//! [`limit`]: the rate limit per account). The "needs" column is the least role; `admin` may
+//! everything.
 //!
 //! | route | what | needs |
 //! |---|---|---|
@@ -26,20 +28,26 @@
 //! | `GET\|POST /api/v1/districts/{d}/lots/{lot}/reservations` `{"plate":..,"from":..,"to":..}` | list, book (201; 409 over-booked) | list: parking-app (its own), viewer; book: parking-app |
 //! | `DELETE /api/v1/districts/{d}/lots/{lot}/reservations/{id}` | cancel | parking-app (its own) |
 //! | `GET /api/v1/districts/{d}/lots/{lot}/ngsi-ld`, `…/bays/ngsi-ld` | FIWARE OffStreetParking / ParkingSpot (NGSI-LD) | parking-app, viewer |
-//! | `GET /api/v1/ws` | WebSocket: every live update as `{"topic":..,"payload":..}` | viewer (token in the header or `?access_token=`) |
+//! | `GET /api/v1/ws` | WebSocket: every live update as `{"topic":..,"payload":..}` | viewer (token in the header or `?access_token=`, or the session cookie) |
 //! | `GET /healthz`, `GET /metrics` | health, Prometheus | open / viewer |
+//! | `POST /api/v1/login` `{"user":..,"password":..}` | a browser session: cookie `sd_session` and `{"csrf_token":..}` ([`login`]) | open (an account with a password) |
+//! | `POST /api/v1/logout` | ends the session of the cookie (with `X-CSRF-Token`) | open |
 
 mod alerts;
 pub mod auth;
 mod history;
+pub mod jwt;
 pub mod limit;
 mod live;
+pub mod login;
 pub mod origin;
 mod parking;
+pub mod session;
 mod ws;
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -83,6 +91,25 @@ pub async fn ask<T: Send + 'static>(
         .ask(f)
         .await
         .ok_or_else(|| unavailable(format!("district \"{}\" is stopping", h.model.id)))
+}
+
+/// What the handlers share: the gateway's state, and the gatekeeper (for the login).
+#[derive(Clone)]
+pub struct ApiState {
+    shared: Arc<Shared>,
+    guard: Arc<auth::Guard>,
+}
+
+impl FromRef<ApiState> for Arc<Shared> {
+    fn from_ref(s: &ApiState) -> Self {
+        s.shared.clone()
+    }
+}
+
+impl FromRef<ApiState> for Arc<auth::Guard> {
+    fn from_ref(s: &ApiState) -> Self {
+        s.guard.clone()
+    }
 }
 
 /// The API's router, every route behind `guard` ([`auth::check`]).
@@ -138,8 +165,13 @@ pub fn router(shared: Arc<Shared>, guard: Arc<auth::Guard>) -> Router {
         .route("/api/v1/ws", get(ws::upgrade))
         .route("/healthz", get(live::healthz))
         .route("/metrics", get(live::metrics))
-        .route_layer(axum::middleware::from_fn_with_state(guard, auth::check))
-        .with_state(shared)
+        .route("/api/v1/login", post(login::login))
+        .route("/api/v1/logout", post(login::logout))
+        .route_layer(axum::middleware::from_fn_with_state(
+            guard.clone(),
+            auth::check,
+        ))
+        .with_state(ApiState { shared, guard })
 }
 
 /// Serves the API until `shutdown` turns true: HTTPS only when `tls` is given (`[http] tls`;

@@ -57,10 +57,16 @@ pub enum PasswordHash {
 impl PasswordHash {
     /// A new `$7$` hash of `password` with a random salt and the default iterations.
     pub fn new(password: &str) -> PasswordHash {
+        PasswordHash::with_iterations(password, DEFAULT_ITERATIONS)
+    }
+
+    /// A new `$7$` hash of `password` with a random salt and `iterations` (at least 1).
+    pub fn with_iterations(password: &str, iterations: u32) -> PasswordHash {
+        let iterations = iterations.clamp(1, MAX_ITERATIONS);
         let salt = random_bytes::<SALT_LEN>().to_vec();
-        let hash = pbkdf2_sha512(password.as_bytes(), &salt, DEFAULT_ITERATIONS);
+        let hash = pbkdf2_sha512(password.as_bytes(), &salt, iterations);
         PasswordHash::Pbkdf2Sha512 {
-            iterations: DEFAULT_ITERATIONS,
+            iterations,
             salt,
             hash,
         }

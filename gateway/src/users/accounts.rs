@@ -1,6 +1,10 @@
-//! The API accounts by name, and which account a presented token belongs to.
+//! The API accounts by name, which account a presented token belongs to, and the
+//! passwords of the accounts that people log in with.
+
+use std::collections::BTreeMap;
 
 use super::{ApiRole, TokenHash, UsersError};
+use crate::auth::hash::PasswordHash;
 
 /// The name the audit trail gives callers without a token, where anonymous calls are
 /// allowed; no account may take it.
@@ -23,6 +27,8 @@ pub struct Account {
 #[derive(Debug, Clone, Default)]
 pub struct Accounts {
     items: Vec<Account>,
+    /// The accounts that have a password (`gateway users passwd`), by name.
+    passwords: BTreeMap<String, PasswordHash>,
 }
 
 /// Whether `name` can name an account: 1 to 64 of `A-Z a-z 0-9 . _ -`, and not
@@ -74,13 +80,35 @@ impl Accounts {
         Ok(())
     }
 
-    /// Removes account `name`.
+    /// Gives account `name` a password hash (`None`: no password, no login).
+    pub fn set_password(
+        &mut self,
+        name: &str,
+        hash: Option<PasswordHash>,
+    ) -> Result<(), UsersError> {
+        if self.get(name).is_none() {
+            return Err(UsersError::Unknown(name.to_string()));
+        }
+        match hash {
+            Some(h) => self.passwords.insert(name.to_string(), h),
+            None => self.passwords.remove(name),
+        };
+        Ok(())
+    }
+
+    /// The password hash of account `name`, if it has one.
+    pub fn password(&self, name: &str) -> Option<&PasswordHash> {
+        self.passwords.get(name)
+    }
+
+    /// Removes account `name` (and its password).
     pub fn remove(&mut self, name: &str) -> Result<Account, UsersError> {
         let i = self
             .items
             .iter()
             .position(|a| a.name == name)
             .ok_or_else(|| UsersError::Unknown(name.to_string()))?;
+        self.passwords.remove(name);
         Ok(self.items.remove(i))
     }
 
@@ -147,8 +175,13 @@ mod tests {
         a.set_hash("ops", TokenHash::of("t4")).unwrap();
         assert!(a.find("t2").is_none());
         assert_eq!(a.find("t4").unwrap().name, "ops");
+        a.set_password("ops", Some(PasswordHash::new("pw")))
+            .unwrap();
+        assert!(a.password("ops").unwrap().verify("pw"));
         a.remove("ops").unwrap();
         assert!(a.find("t4").is_none());
+        assert!(a.password("ops").is_none());
+        assert!(a.set_password("ops", None).is_err());
     }
 
     #[test]

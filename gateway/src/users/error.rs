@@ -30,6 +30,9 @@ pub enum UsersError {
     /// The account exists already.
     #[error("account \"{0}\" exists already (use `rotate` for a new token)")]
     Duplicate(String),
+    /// A password that cannot be used (the message never contains it).
+    #[error("password refused: {0}")]
+    BadPassword(&'static str),
     /// An account name that cannot be used.
     #[error("invalid account name \"{name}\": {why}")]
     InvalidName {

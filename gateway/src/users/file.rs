@@ -5,6 +5,7 @@
 //! name = "control-room"
 //! role = "operator"
 //! token_sha256 = "9f86d0…"   # SHA-256 of the token, 64 hex digits; the token itself is never stored
+//! password = "$7$100000$…"    # optional: PBKDF2-SHA512 of the password people log in with
 //! created = "2026-11-21T08:00:00Z"
 //! ```
 //!
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::{Account, Accounts, ApiRole, TokenHash, UsersError};
+use crate::auth::hash::PasswordHash;
 
 /// The users file's name in the data folder when `[http] users_file` is not set.
 pub const DEFAULT_NAME: &str = "users.toml";
@@ -42,6 +44,8 @@ struct RawUser {
     role: Spanned<String>,
     token_sha256: Spanned<String>,
     #[serde(default)]
+    password: Option<Spanned<String>>,
+    #[serde(default)]
     created: String,
 }
 
@@ -55,6 +59,8 @@ struct OutUser<'a> {
     name: &'a str,
     role: &'a str,
     token_sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<String>,
     created: &'a str,
 }
 
@@ -87,6 +93,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Accounts, UsersError> {
                 format!("account \"{name}\": token_sha256 must be 64 hex digits"),
             )
         })?;
+        let password = match &u.password {
+            Some(p) => Some(PasswordHash::parse(p.get_ref()).map_err(|e| {
+                line_err(p.span().start, format!("account \"{name}\": password: {e}"))
+            })?),
+            None => None,
+        };
         accounts
             .add(Account {
                 name: name.clone(),
@@ -95,6 +107,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Accounts, UsersError> {
                 created: u.created,
             })
             .map_err(|e| line_err(u.name.span().start, e.to_string()))?;
+        accounts.set_password(name, password)?;
     }
     Ok(accounts)
 }
@@ -127,6 +140,7 @@ pub fn save(path: &Path, accounts: &Accounts) -> Result<(), UsersError> {
                 name: &a.name,
                 role: a.role.as_str(),
                 token_sha256: a.hash.to_hex(),
+                password: accounts.password(&a.name).map(|h| h.to_string()),
                 created: &a.created,
             })
             .collect(),
@@ -139,8 +153,9 @@ pub fn save(path: &Path, accounts: &Accounts) -> Result<(), UsersError> {
     })?;
     let text = format!(
         "# API accounts of the gateway's HTTP API. Managed by `gateway users`: add, rotate,\n\
-         # revoke, list. token_sha256 is the SHA-256 of the bearer token; the token itself is\n\
-         # never stored. Roles: viewer, operator, parking-app, admin.\n\n{body}"
+         # revoke, passwd, list. token_sha256 is the SHA-256 of the bearer token; the token itself\n\
+         # is never stored. password (optional, for logging in) is a PBKDF2-SHA512 hash.\n\
+         # Roles: viewer, operator, parking-app, admin.\n\n{body}"
     );
     crate::auth::file::write_private(path, text.as_bytes()).map_err(|e| match e {
         crate::auth::AuthError::Io { path, source } => UsersError::Io { path, source },
@@ -171,9 +186,13 @@ mod tests {
             created: String::new(),
         })
         .unwrap();
+        a.set_password("ops", Some(PasswordHash::new("pw-of-ops")))
+            .unwrap();
         save(&p, &a).unwrap();
         let back = load(&p).unwrap();
         assert_eq!(back.len(), 2);
+        assert!(back.password("ops").unwrap().verify("pw-of-ops"));
+        assert!(back.password("parking-wx").is_none());
         assert_eq!(back.find("t2").unwrap().role, ApiRole::ParkingApp);
         assert_eq!(back.get("ops").unwrap().created, "2026-11-21T08:00:00Z");
         let text = std::fs::read_to_string(&p).unwrap();
