@@ -38,7 +38,7 @@ pub fn check(files: &[PathBuf]) -> ExitCode {
                     ok = false;
                     eprintln!("{}: {e}", f.display());
                 }
-                for problem in crate::tls::load::problems(&cfg) {
+                for problem in tls_problems(&cfg) {
                     ok = false;
                     eprintln!("{}: {problem}", f.display());
                 }
@@ -93,4 +93,21 @@ pub fn check(files: &[PathBuf]) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// What is wrong with the TLS settings of `cfg` (each table's files read and checked as at
+/// start).
+fn tls_problems(cfg: &GatewayConfig) -> Vec<String> {
+    let tables = [
+        ("[devices] tls", cfg.devices.tls.clone()),
+        ("[broker] tls", cfg.broker.tls.clone()),
+        ("[http] tls", cfg.http.tls.as_ref().map(|t| t.as_tls())),
+    ];
+    tables
+        .into_iter()
+        .filter_map(|(name, t)| {
+            let e = crate::tls::server_config(&t?, &[]).err()?;
+            Some(format!("{name}: {e}"))
+        })
+        .collect()
 }

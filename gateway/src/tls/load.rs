@@ -101,23 +101,6 @@ pub fn acceptor(cfg: &TlsConfig, alpn: &[&[u8]]) -> Result<TlsAcceptor, TlsError
     Ok(TlsAcceptor::from(server_config(cfg, alpn)?))
 }
 
-/// What is wrong with the TLS settings of `cfg` (each table's files read and checked as at
-/// start), for `gateway check-config`.
-pub fn problems(cfg: &crate::config::GatewayConfig) -> Vec<String> {
-    let tables = [
-        ("[devices] tls", cfg.devices.tls.clone()),
-        ("[broker] tls", cfg.broker.tls.clone()),
-        ("[http] tls", cfg.http.tls.as_ref().map(|t| t.as_tls())),
-    ];
-    tables
-        .into_iter()
-        .filter_map(|(name, t)| {
-            let e = server_config(&t?, &[]).err()?;
-            Some(format!("{name}: {e}"))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
