@@ -342,6 +342,15 @@ async fn admit(guard: &Guard, mut connect: Connect) -> Result<(Arc<Identity>, By
                 .authenticate(&login.username, &login.password)
                 .await
                 .map_err(|r| format!("{r:?}"))?;
+            // An empty client id with a clean session (mosquitto_sub without -i): the
+            // broker assigns one, here in the identity's namespace, as the device port does.
+            if connect.client_id.is_empty() {
+                if !connect.clean_session {
+                    return Err("a persistent session needs a client id".into());
+                }
+                let tail: String = crate::auth::secret::new_secret().chars().take(12).collect();
+                connect.client_id = format!("{}-{tail}", who.id);
+            }
             ids.check_client_id(&who, &connect.client_id)
                 .map_err(|r| format!("{r:?}"))?;
             login.password = guard.pass.token.clone();

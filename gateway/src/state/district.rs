@@ -94,7 +94,8 @@ pub struct DistrictState {
     pub liveness: Vec<Liveness>,
     /// District entries from outside, per minute.
     pub visits: super::ledger::MinuteCounts,
-    /// Latest event time accepted.
+    /// Latest event time accepted, fire readings aside (they take the urgent lane and may
+    /// overtake readings received before them).
     pub watermark: i64,
     /// Last closed minute (None until the first close: then the minutes the clock rule has
     /// already passed count as closed).
@@ -155,7 +156,11 @@ impl DistrictState {
         ) {
             self.liveness[dev].values(r.ts_ms, &r.value);
         }
-        self.watermark = self.watermark.max(r.ts_ms);
+        // Fire readings take the urgent lane and may be applied before readings received
+        // earlier, so only the others tell that the data has moved past a minute.
+        if !matches!(role, Role::Fire { .. }) {
+            self.watermark = self.watermark.max(r.ts_ms);
+        }
         let ts = r.ts_ms;
         let mut late = false;
         match (role, &r.value) {

@@ -106,3 +106,40 @@ fn bays_and_offline_devices() {
     );
     assert!(s.zone_live(0, T0 + 10 * M).stale);
 }
+
+#[test]
+fn a_fire_reading_from_the_urgent_lane_does_not_close_minutes_early() {
+    let d = mini();
+    let fc1 = d.device_idx("fc-1").unwrap();
+    let sd1 = d.device_idx("sd-1").unwrap();
+    let mut s = DistrictState::new(d.clone(), T0 - 2 * M);
+    let footfall = |ts: i64, seq: u64| {
+        r(
+            DeviceKind::Footfall,
+            &format!(r#"{{"ts":{ts},"seq":{seq},"in":5,"out":0}}"#),
+        )
+    };
+    // The rollup of minute T0 is the state at T0: readings stamped up to T0 count in it.
+    s.apply(fc1, &footfall(T0 - 50_000, 1));
+    // A detector's report three minutes on overtakes a footfall reading before T0.
+    s.apply(
+        sd1,
+        &r(
+            DeviceKind::Fire,
+            &format!(r#"{{"ts":{},"state":"normal"}}"#, T0 + 3 * M),
+        ),
+    );
+    let closed = s.close_minutes(T0 + 3 * M, 5_000, 10 * M);
+    assert!(
+        closed.iter().all(|p| p.minute < T0),
+        "minute T0 stays open: {closed:?}"
+    );
+    s.apply(fc1, &footfall(T0 - 20_000, 2));
+    s.apply(fc1, &footfall(T0 + 2 * M, 3));
+    let closed = s.close_minutes(T0 + 3 * M, 5_000, 10 * M);
+    let west = closed
+        .iter()
+        .find(|p| p.id == "west" && p.metric == "people" && p.minute == T0)
+        .map(|p| p.value);
+    assert_eq!(west, Some(10.0), "both readings before T0 counted in it");
+}
