@@ -313,6 +313,7 @@ impl Gateway {
         };
         let deliver_wake = Arc::new(tokio::sync::Notify::new());
         tasks.push(tokio::spawn(crate::alerts::delivery::run(
+            cfg.alerts.webhooks.clone(),
             alert_db,
             store_tx.clone(),
             deliver_wake.clone(),

@@ -26,9 +26,10 @@ pub struct Delivery {
     pub id: i64,
     /// Webhook name.
     pub webhook: String,
-    /// URL.
+    /// The URL of a delivery queued by an earlier release (with its body already made), else
+    /// empty: the request is made from the webhook's configuration when it is sent.
     pub url: String,
-    /// JSON body.
+    /// The alert message (JSON), or a queued body of an earlier release.
     pub body: String,
     /// Attempts so far.
     pub attempts: u32,
@@ -158,8 +159,10 @@ impl AlertDb {
     }
 }
 
-/// A webhook delivery to queue with a transition: (webhook name, URL, body, expires wall ms).
-pub type NewDelivery = (String, String, String, i64);
+/// A webhook delivery to queue with a transition: (webhook name, expires wall ms). The row
+/// keeps the alert message, never the robot's URL or a signature: those are made when it is
+/// sent.
+pub type NewDelivery = (String, i64);
 
 /// Stores a transition and its webhook deliveries; returns its sequence.
 pub fn record(
@@ -179,8 +182,9 @@ pub fn record(
     let mut ins = conn.prepare_cached(
         "INSERT INTO alert_delivery (alert, transition, webhook, url, body, created, expires, next_at, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, 'pending')",
     )?;
-    for (webhook, url, body, expires) in deliveries {
-        ins.execute(params![m.id, seq, webhook, url, body, wall_now, expires])?;
+    let body = serde_json::to_string(m).unwrap_or_default();
+    for (webhook, expires) in deliveries {
+        ins.execute(params![m.id, seq, webhook, "", body, wall_now, expires])?;
     }
     Ok(seq)
 }
@@ -207,7 +211,7 @@ pub fn audit(
 /// Marks a delivery done.
 pub fn delivered(conn: &Connection, id: i64, wall_now: i64) -> Result<(), DbError> {
     conn.execute(
-        "UPDATE alert_delivery SET status = 'delivered', delivered_at = ?2, attempts = attempts + 1 WHERE id = ?1",
+        "UPDATE alert_delivery SET status = 'delivered', delivered_at = ?2, attempts = attempts + 1, url = '' WHERE id = ?1",
         params![id, wall_now],
     )?;
     Ok(())
@@ -226,7 +230,7 @@ pub fn failed(
             params![id, error, t],
         )?,
         None => conn.execute(
-            "UPDATE alert_delivery SET attempts = attempts + 1, last_error = ?2, status = 'expired' WHERE id = ?1",
+            "UPDATE alert_delivery SET attempts = attempts + 1, last_error = ?2, status = 'expired', url = '' WHERE id = ?1",
             params![id, error],
         )?,
     };

@@ -418,15 +418,7 @@ impl Owner {
                     .webhooks
                     .iter()
                     .filter(|w| w.wants(&msg))
-                    .map(|w| {
-                        let (url, body) = w.request(&msg, wall);
-                        (
-                            w.name.clone(),
-                            url,
-                            body.to_string(),
-                            wall + w.expire_after.as_millis() as i64,
-                        )
-                    })
+                    .map(|w| (w.name.clone(), wall + w.expire_after.as_millis() as i64))
                     .collect();
                 (msg, t.at, t.by.clone(), deliveries)
             })

@@ -50,6 +50,10 @@ pub const SEQ_KEY: &str = "IFNULL(seq, -1)";
 ///    them (each module created its own); `IF NOT EXISTS` keeps them as they are.
 /// 3. The API account that booked each reservation (`parking_reservation.owner`; NULL for
 ///    those booked before API accounts existed).
+/// 4. Webhook deliveries no longer keep the robot's URL (it carries the robot's access
+///    token): the URL and any signature are made when the request is sent, from the
+///    configuration. The URLs of deliveries already done are wiped; pending ones keep theirs
+///    until sent, then lose it.
 pub const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS device (
          id INTEGER PRIMARY KEY,
          district TEXT NOT NULL,
@@ -108,6 +112,7 @@ pub const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS device (
      DROP INDEX IF EXISTS forward_rollup_by_minute;
      CREATE INDEX IF NOT EXISTS forward_rollup_by_series ON rollup (district, entity, metric, minute);",
     "ALTER TABLE parking_reservation ADD COLUMN owner TEXT;",
+    "UPDATE alert_delivery SET url = '' WHERE status != 'pending';",
 ];
 
 /// The schema version this gateway writes.
