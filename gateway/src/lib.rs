@@ -25,11 +25,13 @@
 //! ## Layout
 //! - [`transport`]: the device port: devices publish here, acknowledged after commit; their
 //!   other topics relayed to the broker.
-//! - [`auth`]: device identity on the device port: the credentials file (mosquitto's
-//!   password format and a roles file), who may connect with which client id, what each
-//!   identity may publish, and `gateway credentials`.
-//! - [`broker`]: the embedded rumqttd broker (live topics for subscribers), or the client
-//!   options for an external one.
+//! - [`auth`]: device identity on the device port and the embedded broker: the credentials
+//!   file (mosquitto's password format and a roles file), who may connect with which client
+//!   id, what each identity may publish, `gateway credentials`, and the refusal to start
+//!   with anonymous MQTT unless the config says so ([`auth::required`]).
+//! - [`broker`]: the embedded rumqttd broker (live topics for subscribers) behind the
+//!   gateway's front, which screens every client's publishes with the same identity rules
+//!   ([`broker::guard`]); or the client options for an external one.
 //! - [`ingest`]: admission (validation, dead letters) shared by both paths, the broker
 //!   session and its pipeline, and the store's verdicts handed to the owners.
 //! - [`owner`]: one task per district, alone in holding its state, alerts and parking; one
@@ -47,7 +49,8 @@
 //! - [`forward`]: store-and-forward to InfluxDB: one task per `[[forward]]` target, each with
 //!   its own persisted cursor, batches, retries and metrics.
 //! - [`api`]: the HTTP API (live, history, WebSocket, alerts, parking, `/metrics`), every
-//!   call but `/healthz` authenticated by a bearer token ([`api::auth`]), rate-limited per
+//!   call but `/healthz` and the login authenticated by a bearer token, a JWT of the city's
+//!   identity provider or a browser session with its CSRF token ([`api::auth`]), rate-limited per
 //!   account ([`api::limit`]), cross-site origins refused ([`api::origin`]).
 //! - [`tls`]: TLS for the device port, the broker's TLS front and the API; `gateway certs`,
 //!   a local CA for trying it out.
