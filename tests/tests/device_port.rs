@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use district::clock::Clock;
 use gateway::config::GatewayConfig;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, SubscribeReasonCode};
+use rumqttc::{AsyncClient, MqttOptions, Packet, QoS, SubscribeReasonCode};
 use support::*;
 
 fn mini() -> district::District {
@@ -57,14 +57,7 @@ fn footfall(seq: u64, ts: i64) -> String {
 }
 
 /// A device on the device port; `events` gets every incoming packet.
-fn device(
-    port: u16,
-    id: &str,
-    login: Option<(&str, &str)>,
-) -> (
-    AsyncClient,
-    tokio::sync::mpsc::UnboundedReceiver<Result<Packet, String>>,
-) {
+fn device(port: u16, id: &str, login: Option<(&str, &str)>) -> (AsyncClient, Events) {
     // With the `[broker]` pair as given, else as the test bridge.
     let mut o = match login {
         Some((u, p)) => {
@@ -76,42 +69,7 @@ fn device(
     };
     o.set_max_packet_size(1 << 20, 1 << 20);
     o.set_inflight(1);
-    let (client, mut el) = AsyncClient::new(o, 100);
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            match el.poll().await {
-                Ok(Event::Incoming(p)) => {
-                    if tx.send(Ok(p)).is_err() {
-                        return;
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    let _ = tx.send(Err(e.to_string()));
-                    return;
-                }
-            }
-        }
-    });
-    (client, rx)
-}
-
-/// The next incoming packet that `pick` accepts (others skipped), within 10 s.
-async fn next<T>(
-    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Result<Packet, String>>,
-    mut pick: impl FnMut(&Result<Packet, String>) -> Option<T>,
-) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let got = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .expect("a packet within 10 s")
-            .expect("the device's event loop is running");
-        if let Some(t) = pick(&got) {
-            return t;
-        }
-    }
+    events(o)
 }
 
 fn puback(p: &Result<Packet, String>) -> Option<u16> {

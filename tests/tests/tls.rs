@@ -29,7 +29,7 @@ use district::clock::Clock;
 use gateway::auth::{Credentials, Identity, PasswordHash, Role};
 use gateway::config::GatewayConfig;
 use gateway::tls::{CertKey, TlsConfig};
-use rumqttc::{AsyncClient, ConnectReturnCode, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, ConnectReturnCode, MqttOptions, Packet, QoS};
 use support::*;
 
 const PS1: &str = "district/mini/sensors/parking/ps-1";
@@ -63,68 +63,26 @@ fn credentials(path: &Path, ps2_password: &str) {
     gateway::auth::file::save(path, &creds).unwrap();
 }
 
-type Events = tokio::sync::mpsc::UnboundedReceiver<Result<Packet, String>>;
-
 /// A rumqttc client with `security`; `events` gets every incoming packet, then the error
 /// that ended it.
 fn client(port: u16, client_id: &str, security: &ClientSecurity) -> (AsyncClient, Events) {
     let mut o = MqttOptions::new(client_id, "127.0.0.1", port);
     o.set_keep_alive(Duration::from_secs(30));
     security.apply(&mut o).unwrap();
-    let (c, mut el) = AsyncClient::new(o, 100);
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            match el.poll().await {
-                Ok(Event::Incoming(p)) => {
-                    if tx.send(Ok(p)).is_err() {
-                        return;
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    let _ = tx.send(Err(format!("{e:?}")));
-                    return;
-                }
-            }
-        }
-    });
-    (c, rx)
+    events(o)
 }
 
 /// The first CONNACK's code, or the error that came instead, within 10 s.
 async fn connack(rx: &mut Events) -> Result<ConnectReturnCode, String> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let got = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .expect("an event within 10 s")
-            .expect("the client's event loop is running");
-        match got {
-            Ok(Packet::ConnAck(a)) => return Ok(a.code),
-            Err(e) if e.contains("BadUserNamePassword") => {
-                return Ok(ConnectReturnCode::BadUserNamePassword)
-            }
-            Err(e) => return Err(e),
-            Ok(_) => {}
+    next(rx, |got| match got {
+        Ok(Packet::ConnAck(a)) => Some(Ok(a.code)),
+        Err(e) if e.contains("BadUserNamePassword") => {
+            Some(Ok(ConnectReturnCode::BadUserNamePassword))
         }
-    }
-}
-
-/// The next PUBACK's packet id, within 10 s.
-async fn puback(rx: &mut Events) -> u16 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let got = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .expect("a PUBACK within 10 s")
-            .expect("the client's event loop is running");
-        match got {
-            Ok(Packet::PubAck(a)) => return a.pkid,
-            Err(e) => panic!("the connection ended: {e}"),
-            Ok(_) => {}
-        }
-    }
+        Err(e) => Some(Err(e.clone())),
+        Ok(_) => None,
+    })
+    .await
 }
 
 /// `mosquitto_pub` (QoS 1, one message) with `args` (TLS, login); whether it exited 0.

@@ -61,6 +61,12 @@ pub fn client(port: u16, client_id: &str, login: Option<(&str, &str)>) -> (Async
     if let Some((u, p)) = login {
         o.set_credentials(u, p);
     }
+    events(o)
+}
+
+/// A rumqttc client with options `o`, its event loop running; `events` gets every incoming
+/// packet, then the error that ended it.
+pub fn events(o: MqttOptions) -> (AsyncClient, Events) {
     let (c, mut el) = AsyncClient::new(o, 100);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
