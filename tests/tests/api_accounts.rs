@@ -95,28 +95,6 @@ fn routes() -> Vec<(&'static str, String, &'static str)> {
     ]
 }
 
-fn ws_handshake(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> u16 {
-    let mut all = vec![
-        ("Upgrade", "websocket"),
-        ("Connection", "Upgrade"),
-        ("Sec-WebSocket-Version", "13"),
-        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-    ];
-    all.extend_from_slice(headers);
-    // Read only the status line: an accepted socket stays open.
-    use std::io::{BufRead, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let extra: String = all.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}\r\n").unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(s).read_line(&mut line).unwrap();
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_needs_a_token_and_the_role_for_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -286,3 +286,26 @@ pub fn http_json(
         serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
     )
 }
+
+/// A WebSocket handshake on `path` with `headers` besides the upgrade's own; the HTTP status
+/// it was answered with (101 when accepted; only the status line is read).
+pub fn ws_handshake(addr: std::net::SocketAddr, path: &str, headers: &[(&str, &str)]) -> u16 {
+    let mut all = vec![
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    all.extend_from_slice(headers);
+    use std::io::BufRead;
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let extra: String = all.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}\r\n").unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(s).read_line(&mut line).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
