@@ -88,10 +88,7 @@ impl GatewayProc {
         // The test identities, unless the config chose how clients authenticate.
         let cfg = gateway::config::GatewayConfig::load(config).expect("the test's config");
         let mut credentials = Vec::new();
-        if cfg.devices.credentials.is_none()
-            && cfg.broker.username.is_none()
-            && !cfg.devices.allow_anonymous
-        {
+        if cfg.mqtt_admission().is_err() {
             let d = district::load(district).expect("the test's district file");
             credentials.push("--credentials".into());
             credentials.push(super::identities::provision(data, &[d], &[]).into_os_string());

@@ -129,10 +129,7 @@ pub async fn start_gateway(
     districts: Vec<district::District>,
     clock: district::clock::Clock,
 ) -> anyhow::Result<gateway::Gateway> {
-    if cfg.devices.credentials.is_none()
-        && cfg.broker.username.is_none()
-        && !cfg.devices.allow_anonymous
-    {
+    if cfg.mqtt_admission().is_err() {
         secure(&mut cfg, &districts);
     }
     gateway::Gateway::start(cfg, districts, clock).await
